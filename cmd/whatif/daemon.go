@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/compose/local"
+)
+
+// serveCmd is the hidden command `whatif up` runs detached: it holds the
+// stack (and its embedded Toxiproxy) until `whatif down` signals it.
+const serveCmd = "_serve"
+
+func (f *stackFlags) pidFile() string {
+	return filepath.Join(stateRoot(), fmt.Sprintf("serve-%d.pid", *f.base))
+}
+
+func (f *stackFlags) serveLog() string {
+	return filepath.Join(stateRoot(), fmt.Sprintf("serve-%d.log", *f.base))
+}
+
+func cmdUp(ctx context.Context, args []string) (int, error) {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	sf := addStackFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2, err
+	}
+	if err := sf.validate(); err != nil {
+		return 2, err
+	}
+	if pid, ok := sf.servePID(); ok {
+		return 1, fmt.Errorf("a stack is already up at base %d (pid %d); whatif down --base %d", *sf.base, pid, *sf.base)
+	}
+	if err := os.MkdirAll(stateRoot(), 0o755); err != nil {
+		return 1, err
+	}
+	os.Remove(sf.pidFile())
+	logf, err := os.Create(sf.serveLog())
+	if err != nil {
+		return 1, err
+	}
+	defer logf.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return 1, err
+	}
+	cmd := exec.Command(exe, append([]string{serveCmd}, args...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this shell command
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 1, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, ok := sf.servePID(); ok {
+			fmt.Printf("stack up in %.1fs at base %d (log %s); whatif status / whatif down --base %d\n",
+				time.Since(t0).Seconds(), *sf.base, sf.serveLog(), *sf.base)
+			return 0, nil
+		}
+		select {
+		case err := <-exited:
+			return 1, fmt.Errorf("the stack did not come up (%v); its log:\n%s", err, tail(sf.serveLog(), 20))
+		case <-ctx.Done():
+			cmd.Process.Signal(syscall.SIGTERM)
+			return 1, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func cmdServe(ctx context.Context, args []string) (int, error) {
+	fs := flag.NewFlagSet(serveCmd, flag.ContinueOnError)
+	sf := addStackFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2, err
+	}
+	st, err := sf.start(ctx, os.Stdout)
+	if err != nil {
+		return 1, err
+	}
+	defer st.close()
+	if err := os.WriteFile(sf.pidFile(), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return 1, err
+	}
+	defer os.Remove(sf.pidFile())
+	<-ctx.Done()
+	fmt.Println("stopping")
+	return 0, nil
+}
+
+// servePID is the pid of a live `_serve` for this base.
+func (f *stackFlags) servePID() (int, bool) {
+	b, err := os.ReadFile(f.pidFile())
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	if syscall.Kill(pid, 0) != nil {
+		return 0, false
+	}
+	return pid, true
+}
+
+func cmdDown(ctx context.Context, args []string) (int, error) {
+	fs := flag.NewFlagSet("down", flag.ContinueOnError)
+	sf := addStackFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2, err
+	}
+	if err := sf.validate(); err != nil {
+		return 2, err
+	}
+	if pid, ok := sf.servePID(); ok {
+		syscall.Kill(pid, syscall.SIGTERM)
+		deadline := time.Now().Add(60 * time.Second)
+		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(100 * time.Millisecond) // polling a foreign pid: no event to await
+		}
+		if syscall.Kill(pid, 0) == nil {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	os.Remove(sf.pidFile())
+	// whatever a crashed runner or server left: processes, data, run folder
+	if err := local.Reap(sf.runDir()); err != nil {
+		return 1, err
+	}
+	fmt.Printf("stack at base %d is down; nothing left in %s\n", *sf.base, sf.runDir())
+	return 0, nil
+}
+
+func cmdStatus(ctx context.Context, args []string) (int, error) {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	sf := addStackFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2, err
+	}
+	if err := sf.validate(); err != nil {
+		return 2, err
+	}
+	pid, up := sf.servePID()
+	if !up {
+		fmt.Printf("no stack is up at base %d (whatif up --base %d)\n", *sf.base, *sf.base)
+		return 1, nil
+	}
+	fmt.Printf("stack at base %d, served by pid %d\n", *sf.base, pid)
+	top := sf.topology()
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tPORT\tLISTENING")
+	bad := 0
+	for _, s := range top.Services {
+		for name, p := range s.Ports {
+			ok := listening(p)
+			if !ok {
+				bad++
+			}
+			fmt.Fprintf(tw, "%s\t%s=%d\t%v\n", s.Name, name, p, ok)
+		}
+	}
+	for _, l := range top.Links {
+		ok := listening(l.Listen)
+		if !ok {
+			bad++
+		}
+		fmt.Fprintf(tw, "link %s\t%d -> %d\t%v\n", l.Name, l.Listen, l.Upstream, ok)
+	}
+	tw.Flush()
+	if bad > 0 {
+		return 1, errors.New("some listeners are down")
+	}
+	return 0, nil
+}
+
+func listening(port int) bool {
+	c, err := net.DialTimeout("tcp", compose.Addr(port), 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+func tail(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(f)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

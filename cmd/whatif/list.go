@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/whatif-lab/whatif/experiments"
+)
+
+func cmdList() error {
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSEED #\tTITLE")
+	for _, x := range experiments.All() {
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", x.Name, x.Scenario, x.Title)
+	}
+	return tw.Flush()
+}
+
+func cmdExplain(args []string) (int, error) {
+	if len(args) != 1 {
+		return 2, fmt.Errorf("explain takes one experiment name")
+	}
+	x, err := experiments.Lookup(args[0])
+	if err != nil {
+		return 2, err
+	}
+	fmt.Printf("%s — %s (seed scenario %d)\n\n%s\n\n", x.Name, x.Title, x.Scenario, x.Shows)
+	fmt.Printf("load: %.0f req/s normal, %.0f req/s peak\n", x.Load.RateFor(experiments.Normal), x.Load.RateFor(experiments.Peak))
+	fmt.Printf("phases (full scale): baseline %s, fault %s, recovery %s\n", x.Phases.Baseline, x.Phases.Fault, x.Phases.Recovery)
+	fmt.Printf("switched off in the unprotected run: %s\n\n", strings.Join(x.Mitigation, ", "))
+	fmt.Println("unprotected runs must show the cascade:")
+	for _, c := range x.Cascade {
+		fmt.Println("  -", c.Name)
+	}
+	fmt.Println("protected runs must hold:")
+	for _, c := range x.Holds {
+		fmt.Println("  -", c.Name)
+	}
+	fmt.Println("every run ends with one write that must succeed.")
+	return 0, nil
+}

@@ -1,0 +1,73 @@
+// Command whatif runs chaos experiments against a small real system:
+// list, explain, up, down, status, run.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `whatif — see a failure cascade, prove a mitigation works
+
+usage:
+  whatif list                          experiments and the seed scenario each reproduces
+  whatif explain NAME                  what an experiment does and the checks it asserts
+  whatif run NAME [flags]              run an experiment's matrix and write a report
+      --quick                          shrink phases and seed timers (x0.25)
+      --load normal|peak|both          offered load (default both; peak = 10x normal)
+      --variant unprotected|protected|both
+      --break P1,P2                    switch protections off in the protected run (must then fail)
+      --results DIR                    report root (default results)
+      --base PORT                      first port of the stack (default 15400)
+  whatif up [--base PORT]              start the stack in the background (workshops)
+  whatif status [--base PORT]          health of every service of a running stack
+  whatif down [--base PORT]            stop the stack and remove every leftover
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code, err := dispatch(ctx, os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "whatif:", err)
+		if code == 0 {
+			code = 2
+		}
+	}
+	os.Exit(code)
+}
+
+var errUsage = errors.New("see usage above")
+
+func dispatch(ctx context.Context, args []string) (int, error) {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2, errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "list":
+		return 0, cmdList()
+	case "explain":
+		return cmdExplain(rest)
+	case "run":
+		return cmdRun(ctx, rest)
+	case "up":
+		return cmdUp(ctx, rest)
+	case "down":
+		return cmdDown(ctx, rest)
+	case "status":
+		return cmdStatus(ctx, rest)
+	case serveCmd:
+		return cmdServe(ctx, rest)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return 0, nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return 2, fmt.Errorf("unknown command %q", cmd)
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/whatif-lab/whatif/experiments"
+)
+
+func cmdRun(ctx context.Context, args []string) (int, error) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	quick := fs.Bool("quick", false, "shrink phases and seed timers")
+	load := fs.String("load", "both", "normal|peak|both")
+	variant := fs.String("variant", "both", "unprotected|protected|both")
+	brk := fs.String("break", "", "comma-separated protections to switch off in the protected run")
+	results := fs.String("results", "results", "report root")
+	sf := addStackFlags(fs)
+	name, err := parseWithName(fs, args)
+	if err != nil {
+		return 2, err
+	}
+	x, err := experiments.Lookup(name)
+	if err != nil {
+		return 2, err
+	}
+	o := experiments.Options{Console: os.Stdout, Scale: 1, Seed: time.Now().UnixNano()}
+	if *quick {
+		o.Scale = experiments.QuickScale
+	}
+	switch *load {
+	case "both":
+	case "normal", "peak":
+		o.Levels = []experiments.Level{experiments.Level(*load)}
+	default:
+		return 2, fmt.Errorf("--load %q: want normal, peak or both", *load)
+	}
+	switch *variant {
+	case "both":
+	case "unprotected", "protected":
+		o.Variants = []experiments.Variant{experiments.Variant(*variant)}
+	default:
+		return 2, fmt.Errorf("--variant %q: want unprotected, protected or both", *variant)
+	}
+	if *brk != "" {
+		o.Break = strings.Split(*brk, ",")
+	}
+	st, err := sf.start(ctx, os.Stdout)
+	if err != nil {
+		return 1, err
+	}
+	defer st.close()
+	rep, err := experiments.Execute(ctx, x, st.stack, o)
+	if rep == nil {
+		return 1, err
+	}
+	fmt.Println()
+	rep.Table(os.Stdout)
+	dir, werr := rep.Write(*results)
+	if werr != nil {
+		return 1, fmt.Errorf("writing the report: %w", werr)
+	}
+	fmt.Printf("report: %s/report.md (timeline.jsonl, summary.json, junit.xml beside it)\n", dir)
+	if err != nil {
+		return 1, err
+	}
+	if rep.Verdict != experiments.Pass {
+		return 1, fmt.Errorf("%s: verdict %s", x.Name, rep.Verdict)
+	}
+	return 0, nil
+}
+
+// parseWithName accepts the one positional name before or after flags.
+func parseWithName(fs *flag.FlagSet, args []string) (string, error) {
+	fs.SetOutput(io.Discard)
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if fs.NArg() > 0 {
+		if name != "" || fs.NArg() > 1 {
+			return "", fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		}
+		name = fs.Arg(0)
+	}
+	if name == "" {
+		return "", fmt.Errorf("which experiment? (whatif list)")
+	}
+	return name, nil
+}

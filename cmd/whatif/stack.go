@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/compose/local"
+)
+
+// stackFlags are the flags every command that touches a stack shares.
+type stackFlags struct {
+	base   *int
+	kind   *string
+	binDir *string
+}
+
+func addStackFlags(fs *flag.FlagSet) *stackFlags {
+	return &stackFlags{
+		base:   fs.Int("base", 15400, "first port of the stack; it uses [base, base+200)"),
+		kind:   fs.String("stack", "local", "local (processes) or compose (docker)"),
+		binDir: fs.String("bin-dir", "", "where whatif-api and whatif-broker live (default: beside this binary)"),
+	}
+}
+
+func (f *stackFlags) validate() error {
+	if *f.kind != "local" {
+		if *f.kind == "compose" {
+			return fmt.Errorf("--stack compose is not built yet (issue 3); use --stack local")
+		}
+		return fmt.Errorf("--stack %q: want local or compose", *f.kind)
+	}
+	if *f.base < 1024 || *f.base+compose.PortSpan > 65535 {
+		return fmt.Errorf("--base %d: want a port in [1024, %d]", *f.base, 65535-compose.PortSpan)
+	}
+	return nil
+}
+
+func (f *stackFlags) topology() compose.Topology { return compose.Default(*f.base) }
+
+func (f *stackFlags) bin() (string, error) {
+	if *f.binDir != "" {
+		return *f.binDir, nil
+	}
+	if d := os.Getenv("WHATIF_BIN_DIR"); d != "" {
+		return d, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(exe), nil
+}
+
+// stateRoot holds one run folder per stack base.
+func stateRoot() string { return filepath.Join(os.TempDir(), "whatif") }
+
+func (f *stackFlags) runDir() string { return filepath.Join(stateRoot(), fmt.Sprint(*f.base)) }
+
+type runningStack struct {
+	stack *local.Stack
+}
+
+func (r *runningStack) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := r.stack.Stop(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "whatif: stopping the stack:", err)
+	}
+}
+
+// start brings a stack up in this process; it dies with this process.
+func (f *stackFlags) start(ctx context.Context, out io.Writer) (*runningStack, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	bin, err := f.bin()
+	if err != nil {
+		return nil, err
+	}
+	if err := local.Reap(f.runDir()); err != nil {
+		return nil, fmt.Errorf("removing leftovers of an earlier run: %w", err)
+	}
+	t0 := time.Now()
+	st, err := local.Start(ctx, local.Config{Topology: f.topology(), RunDir: f.runDir(), BinDir: bin})
+	if err != nil {
+		return nil, fmt.Errorf("starting the local stack: %w", err)
+	}
+	fmt.Fprintf(out, "stack up in %.1fs (ports %d-%d, run dir %s)\n", time.Since(t0).Seconds(), *f.base, *f.base+compose.PortSpan-1, f.runDir())
+	return &runningStack{stack: st}, nil
+}

@@ -1,0 +1,165 @@
+// Package compose describes the system under test once — services, their
+// ports and every service→dependency link — and hands that description to
+// two backends: local processes (compose/local) and docker compose.
+package compose
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Port offsets from Topology.Base. Every listener of a stack lives in
+// [Base, Base+PortSpan), so two stacks with bases PortSpan apart never collide.
+const (
+	PortSpan = 200
+
+	offToxiproxy = 0   // toxiproxy HTTP API (embedded in the runner)
+	offAPI       = 1   // services/api HTTP
+	offRedis     = 10  // redis-server
+	offEtcd      = 20  // etcd client
+	offEtcdPeer  = 21  // etcd peer
+	offPG0       = 30  // postgres of patroni node pg0
+	offPG0Rest   = 31  // patroni REST of pg0
+	offPG1       = 32  // postgres of patroni node pg1
+	offPG1Rest   = 33  // patroni REST of pg1
+	offHAWrite   = 40  // haproxy: leader only (OPTIONS /primary)
+	offHARead    = 41  // haproxy: any running node (OPTIONS /read-only)
+	offHAStats   = 42  // haproxy stats / health
+	offPgBouncer = 50  // pgbouncer
+	offBroker    = 60  // services/broker (kfake)
+	offProxy     = 100 // toxiproxy listeners start here
+)
+
+// Service is one component of the system under test.
+type Service struct {
+	Name  string         // "redis", "pg0", ...
+	Ports map[string]int // named listeners: "main", "rest", "peer", "read", "stats"
+}
+
+// Port returns the named port of the service; it panics on a name the
+// topology does not define, which is a programming error.
+func (s Service) Port(name string) int {
+	p, ok := s.Ports[name]
+	if !ok {
+		panic(fmt.Sprintf("compose: service %s has no port %q", s.Name, name))
+	}
+	return p
+}
+
+// Link is a Toxiproxy proxy on one service→dependency edge. Clients dial
+// Listen; the proxy forwards to Upstream's named port.
+type Link struct {
+	Name     string // toxiproxy proxy name
+	From     string // dialing service
+	To       string // upstream service
+	ToPort   string // upstream's named port
+	Listen   int    // proxy listen port
+	Upstream int    // resolved upstream port
+}
+
+// Topology is the whole system under test for one stack.
+type Topology struct {
+	Base     int
+	Services []Service
+	Links    []Link
+}
+
+// Service names, shared by both backends and the chaos plane.
+const (
+	SvcAPI       = "api"
+	SvcRedis     = "redis"
+	SvcEtcd      = "etcd"
+	SvcPG0       = "pg0"
+	SvcPG1       = "pg1"
+	SvcHAProxy   = "haproxy"
+	SvcPgBouncer = "pgbouncer"
+	SvcBroker    = "broker"
+	SvcToxiproxy = "toxiproxy"
+)
+
+// Link names (toxiproxy proxy names).
+const (
+	LinkRedis       = "api_redis"      // api -> redis
+	LinkPrimary     = "api_pg_primary" // api -> haproxy write (leader)
+	LinkReplica     = "api_pg_replica" // api -> haproxy read
+	LinkPgBouncer   = "api_pgbouncer"  // api -> pgbouncer
+	LinkBroker      = "api_broker"     // api -> broker
+	LinkBouncerPG   = "pgbouncer_pg"   // pgbouncer -> haproxy write
+	LinkHAPG0       = "haproxy_pg0"    // haproxy and replication -> pg0
+	LinkHAPG1       = "haproxy_pg1"    // haproxy and replication -> pg1
+	LinkPatroniEtcd = "patroni_etcd"   // patroni -> etcd
+)
+
+// Default is the reference topology with all listeners at base+offset.
+func Default(base int) Topology {
+	if base <= 0 {
+		base = 15400
+	}
+	p := func(off int) int { return base + off }
+	t := Topology{Base: base}
+	t.Services = []Service{
+		{Name: SvcToxiproxy, Ports: map[string]int{"main": p(offToxiproxy)}},
+		{Name: SvcAPI, Ports: map[string]int{"main": p(offAPI)}},
+		{Name: SvcRedis, Ports: map[string]int{"main": p(offRedis)}},
+		{Name: SvcEtcd, Ports: map[string]int{"main": p(offEtcd), "peer": p(offEtcdPeer)}},
+		{Name: SvcPG0, Ports: map[string]int{"main": p(offPG0), "rest": p(offPG0Rest)}},
+		{Name: SvcPG1, Ports: map[string]int{"main": p(offPG1), "rest": p(offPG1Rest)}},
+		{Name: SvcHAProxy, Ports: map[string]int{"main": p(offHAWrite), "read": p(offHARead), "stats": p(offHAStats)}},
+		{Name: SvcPgBouncer, Ports: map[string]int{"main": p(offPgBouncer)}},
+		{Name: SvcBroker, Ports: map[string]int{"main": p(offBroker)}},
+	}
+	links := []struct{ name, from, to, port string }{
+		{LinkRedis, SvcAPI, SvcRedis, "main"},
+		{LinkPrimary, SvcAPI, SvcHAProxy, "main"},
+		{LinkReplica, SvcAPI, SvcHAProxy, "read"},
+		{LinkPgBouncer, SvcAPI, SvcPgBouncer, "main"},
+		{LinkBroker, SvcAPI, SvcBroker, "main"},
+		{LinkBouncerPG, SvcPgBouncer, SvcHAProxy, "main"},
+		{LinkHAPG0, SvcHAProxy, SvcPG0, "main"},
+		{LinkHAPG1, SvcHAProxy, SvcPG1, "main"},
+		{LinkPatroniEtcd, SvcPG0, SvcEtcd, "main"},
+	}
+	for i, l := range links {
+		t.Links = append(t.Links, Link{
+			Name: l.name, From: l.from, To: l.to, ToPort: l.port,
+			Listen: p(offProxy + i), Upstream: t.Service(l.to).Port(l.port),
+		})
+	}
+	return t
+}
+
+// Service returns the named service; it panics on an unknown name.
+func (t Topology) Service(name string) Service {
+	for _, s := range t.Services {
+		if s.Name == name {
+			return s
+		}
+	}
+	panic(fmt.Sprintf("compose: unknown service %q", name))
+}
+
+// Link returns the named link; it panics on an unknown name.
+func (t Topology) Link(name string) Link {
+	for _, l := range t.Links {
+		if l.Name == name {
+			return l
+		}
+	}
+	panic(fmt.Sprintf("compose: unknown link %q", name))
+}
+
+// Addr is "127.0.0.1:port" — every local listener binds loopback only.
+func Addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+
+// LinkAddr is where a client of the named link dials (the proxy).
+func (t Topology) LinkAddr(name string) string { return Addr(t.Link(name).Listen) }
+
+// ServiceNames lists services in a stable order.
+func (t Topology) ServiceNames() []string {
+	var n []string
+	for _, s := range t.Services {
+		n = append(n, s.Name)
+	}
+	sort.Strings(n)
+	return n
+}

@@ -1,0 +1,166 @@
+package experiments
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Status of one check in one run. Unknown means the run could not show
+// either way (weak baseline, missing data) and is never counted as a pass.
+type Status int
+
+const (
+	Unknown Status = iota
+	Pass
+	Fail
+)
+
+func (s Status) String() string {
+	switch s {
+	case Pass:
+		return "PASS"
+	case Fail:
+		return "FAIL"
+	}
+	return "UNKNOWN"
+}
+
+// MarshalText makes statuses readable in summary.json.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Outcome is one check judged on one run.
+type Outcome struct {
+	Check     string  `json:"check"`
+	Status    Status  `json:"status"`
+	Measured  string  `json:"measured"`
+	Value     float64 `json:"value"`
+	Threshold string  `json:"threshold"`
+	Detail    string  `json:"detail,omitempty"`
+}
+
+// Check judges a run.
+type Check struct {
+	Name  string
+	Level Level // "" = every level; else judged only in runs at this level
+	Eval  func(r *Run) Outcome
+}
+
+// AtPeak restricts a check to peak-load runs (the seed's "at 10x" claims).
+func AtPeak(c Check) Check {
+	c.Level = Peak
+	c.Name += " (peak)"
+	return c
+}
+
+// Measure extracts one number from a run. An error means the run holds no
+// data to decide on, and makes the check Unknown.
+type Measure func(r *Run) (float64, error)
+
+// Unit formats a measured value for reports.
+type Unit func(float64) string
+
+var (
+	Ratio   Unit = func(v float64) string { return fmt.Sprintf("%.2fx", v) }
+	Percent Unit = func(v float64) string { return fmt.Sprintf("%.2f%%", v*100) }
+	PerSec  Unit = func(v float64) string { return fmt.Sprintf("%.1f/s", v) }
+	Seconds Unit = func(v float64) string { return fmt.Sprintf("%.2fs", v) }
+	Millis  Unit = func(v float64) string { return fmt.Sprintf("%.1fms", v*1000) }
+	Count   Unit = func(v float64) string { return fmt.Sprintf("%.0f", v) }
+)
+
+// errNoData marks a measurement that had nothing to measure.
+var errNoData = errors.New("no data")
+
+// AtLeast passes when the measured value is >= min.
+func AtLeast(name string, m Measure, min float64, u Unit) Check {
+	return compare(name, m, u, ">= "+u(min), func(v float64) bool { return v >= min })
+}
+
+// AtMost passes when the measured value is <= max.
+func AtMost(name string, m Measure, max float64, u Unit) Check {
+	return compare(name, m, u, "<= "+u(max), func(v float64) bool { return v <= max })
+}
+
+func compare(name string, m Measure, u Unit, threshold string, ok func(float64) bool) Check {
+	return Check{Name: name, Eval: func(r *Run) Outcome {
+		o := Outcome{Check: name, Threshold: threshold}
+		v, err := m(r)
+		if err != nil {
+			o.Status, o.Measured, o.Detail = Unknown, "n/a", err.Error()
+			return o
+		}
+		if math.IsNaN(v) {
+			o.Status, o.Measured, o.Detail = Unknown, "n/a", "measurement is NaN"
+			return o
+		}
+		o.Value, o.Measured = v, u(v)
+		if ok(v) {
+			o.Status = Pass
+		} else {
+			o.Status = Fail
+		}
+		return o
+	}}
+}
+
+// AnyOf passes when at least one of the checks passes; it fails only when
+// all of them fail, and is Unknown otherwise. The seed often names two
+// symptoms of one cascade ("errors, or p99 at the timeout").
+func AnyOf(name string, cs ...Check) Check {
+	return Check{Name: name, Eval: func(r *Run) Outcome {
+		o := Outcome{Check: name, Status: Fail}
+		for i, c := range cs {
+			sub := c.Eval(r)
+			sep := ""
+			if i > 0 {
+				sep = " | "
+			}
+			o.Measured += sep + sub.Check + " " + sub.Measured
+			o.Threshold += sep + sub.Threshold
+			switch sub.Status {
+			case Pass:
+				o.Status = Pass
+			case Unknown:
+				if o.Status == Fail {
+					o.Status = Unknown
+				}
+				o.Detail += sub.Detail
+			}
+		}
+		return o
+	}}
+}
+
+// judge evaluates checks on a run; a weak baseline turns every verdict that
+// is not already Unknown into Unknown, because nothing measured against a
+// broken baseline proves anything.
+func judge(r *Run, cs []Check) []Outcome {
+	weak := r.baselineProblem()
+	out := make([]Outcome, 0, len(cs)+1)
+	for _, c := range cs {
+		if c.Level != "" && c.Level != r.Level {
+			continue
+		}
+		o := c.Eval(r)
+		if weak != "" && o.Status != Unknown {
+			o.Status, o.Detail = Unknown, "weak baseline: "+weak
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// Overall folds outcomes: any Fail fails, else any Unknown is Unknown.
+func Overall(os []Outcome) Status {
+	st := Pass
+	for _, o := range os {
+		switch o.Status {
+		case Fail:
+			return Fail
+		case Unknown:
+			st = Unknown
+		}
+	}
+	return st
+}

@@ -1,0 +1,218 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/loadgen"
+)
+
+// Scenario 2: the database primary goes down; Patroni promotes the replica.
+const (
+	dbFailoverRate   = 60 // req/s at normal load, half writes; peak is 10x
+	dbClientTimeout  = 2 * time.Second
+	dbRejoinDeadline = 60 * time.Second
+)
+
+// dbFailover builds the experiment; pause=true freezes the leader (SIGSTOP)
+// instead of killing it — the split-brain case design.md records.
+func dbFailover(pause bool) Experiment {
+	x := Experiment{
+		Name:     "db-failover",
+		Title:    "Database primary goes down",
+		Scenario: 2,
+		Shows: "SIGKILL of the Patroni leader (Patroni and its whole postmaster tree) under a write/read mix. " +
+			"Unprotected (no retries, no idempotency, no Retry-After, reads on the primary): writes fail for " +
+			"the promotion window, requests pile up to the client timeout, reads fail too. Protected: reads " +
+			"keep flowing from the replica, writes get 503 + Retry-After and succeed on retry with the same " +
+			"Idempotency-Key, and an audit finds every acknowledged order exactly once; the old primary " +
+			"rejoins as a replica via pg_rewind.",
+		Load: Load{
+			Rate:        dbFailoverRate,
+			MaxInFlight: 512,
+			Ops: func(e *Env) []loadgen.Weighted {
+				return []loadgen.Weighted{{Op: orderWrites(e, 512), Weight: 1}, {Op: recentOrders(e, 512), Weight: 1}}
+			},
+			Policy: dbClientPolicy,
+		},
+		Mitigation: []string{"retry_after", "idempotency", "replica_reads", "db_timeouts"},
+		Phases:     Phases{Baseline: 20 * time.Second, Fault: 24 * time.Second, Recovery: 40 * time.Second},
+		Watch:      []string{"db_queries.primary", "db_queries.replica", "orders.created", "orders.replayed", "orders.failed"},
+		Gauges:     []string{"pool.primary.in_use", "in_flight"},
+		Fault: func(e *Env) chaos.Fault {
+			f := &leaderFault{e: e, pause: pause}
+			e.fault = f
+			return f
+		},
+		Audit: auditOrders,
+		Cascade: []Check{
+			AtLeast("write error rate during the fault", ErrorRate(Faulted, "write"), 0.50, Percent),
+			AtLeast("write p99 during the fault (pile-up)", P99(Faulted, "write"), 0.9*dbClientTimeout.Seconds(), Seconds),
+			AtLeast("read error rate during the fault", ErrorRate(Faulted, "read"), 0.20, Percent),
+		},
+		Holds: []Check{
+			AtMost("read error rate during the fault", ErrorRate(Faulted, "read"), 0.01, Percent),
+			AtMost("write error rate after client retries", ErrorRate(Faulted, "write"), 0.01, Percent),
+			AtMost("write unavailability - promotion delay", writeGapOverPromotion, 2, Seconds),
+			AtMost("acknowledged orders lost", Fact("orders_lost"), 0, Count),
+			AtMost("acknowledged orders duplicated", Fact("orders_duplicated"), 0, Count),
+			AtLeast("old primary rejoined as replica", Fact("old_primary_rejoined"), 1, Count),
+		},
+	}
+	if pause {
+		x.Name = "db-failover-pause"
+		x.Title = "Database primary freezes (SIGSTOP): split brain"
+		x.Shows = "SIGSTOP of the Patroni leader and its postmaster tree: Patroni promotes the replica while the " +
+			"old primary is frozen but alive. Writers reach the leader only through HAProxy with Patroni's " +
+			"REST check and shutdown-sessions, so no pooled connection keeps writing to the old primary: " +
+			"the audit must find every acknowledged order exactly once."
+	}
+	return x
+}
+
+func dbClientPolicy(v Variant) loadgen.Policy {
+	if v == Unprotected {
+		return loadgen.Policy{Timeout: dbClientTimeout}
+	}
+	return loadgen.Policy{
+		Timeout: dbClientTimeout, Retry: loadgen.RetryBackoff, MaxAttempts: 12,
+		BaseBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, Jitter: true,
+		HonourRetryAfter: true, Deadline: 20 * time.Second,
+	}
+}
+
+// writeGapOverPromotion is the longest time no write was acknowledged after
+// the fault, minus the promotion delay Patroni needed.
+func writeGapOverPromotion(r *Run) (float64, error) {
+	p, err := r.Fact("promotion_seconds")
+	if err != nil {
+		return 0, err
+	}
+	g, err := r.Fact("write_gap_seconds")
+	if err != nil {
+		return 0, err
+	}
+	return g - p, nil
+}
+
+// auditOrders compares what the client saw acknowledged with the orders
+// table, measures the write gap, and awaits the old primary's rejoin.
+func auditOrders(ctx context.Context, e *Env, r *Run) error {
+	f, _ := e.fault.(*leaderFault)
+	if f == nil {
+		return fmt.Errorf("no leader fault recorded")
+	}
+	if d := f.promotionDelay(); d > 0 {
+		r.SetFact("promotion_seconds", d.Seconds())
+	} else {
+		r.Notes = append(r.Notes, "no promotion observed")
+	}
+	acked := e.Ledger.Acked("write")
+	r.SetFact("write_gap_seconds", longestAckGap(acked, r.Start, r.FaultAt, r.End))
+	lost, dup, err := countOrders(ctx, e.Topology, acked)
+	if err != nil {
+		return err
+	}
+	r.SetFact("orders_acked", float64(len(acked)))
+	r.SetFact("orders_lost", float64(lost))
+	r.SetFact("orders_duplicated", float64(dup))
+	rejoined, took := awaitRejoin(ctx, e.Topology, f.victim, dbRejoinDeadline)
+	r.SetFact("old_primary_rejoined", boolf(rejoined))
+	if rejoined {
+		r.SetFact("rejoin_seconds", took.Seconds())
+	}
+	return nil
+}
+
+func boolf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// longestAckGap is the longest span in [from, to] with no acknowledgment,
+// by completion time (scheduled + latency) relative to the load's start.
+func longestAckGap(acked []loadgen.Result, start time.Time, from, to time.Duration) float64 {
+	var done []time.Duration
+	for _, a := range acked {
+		done = append(done, a.Scheduled.Add(a.Latency).Sub(start))
+	}
+	sort.Slice(done, func(i, j int) bool { return done[i] < done[j] })
+	gap, prev := time.Duration(0), from
+	for _, d := range done {
+		if d < from {
+			continue
+		}
+		if d > to {
+			break
+		}
+		gap = max(gap, d-prev)
+		prev = d
+	}
+	gap = max(gap, to-prev)
+	return gap.Seconds()
+}
+
+// countOrders looks every acknowledged Idempotency-Key up in the orders
+// table through the write endpoint, as an operator would.
+func countOrders(ctx context.Context, top compose.Topology, acked []loadgen.Result) (lost, dup int, err error) {
+	if len(acked) == 0 {
+		return 0, 0, nil
+	}
+	dsn := fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable&connect_timeout=5",
+		compose.Addr(top.Service(compose.SvcHAProxy).Port("main")))
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, dsn)
+	if err != nil {
+		return 0, 0, fmt.Errorf("audit connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	keys := make([]string, 0, len(acked))
+	for _, a := range acked {
+		keys = append(keys, a.Key)
+	}
+	rows, err := conn.Query(cctx, `SELECT client_key, count(*) FROM orders WHERE client_key = ANY($1) GROUP BY client_key`, keys)
+	if err != nil {
+		return 0, 0, fmt.Errorf("audit query: %w", err)
+	}
+	found := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return 0, 0, err
+		}
+		found[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	for _, k := range keys {
+		switch n := found[k]; {
+		case n == 0:
+			lost++
+		case n > 1:
+			dup += n - 1
+		}
+	}
+	return lost, dup, nil
+}
+
+// awaitRejoin polls the old primary until Patroni reports it a replica.
+func awaitRejoin(ctx context.Context, top compose.Topology, node string, within time.Duration) (bool, time.Duration) {
+	start := time.Now()
+	for time.Since(start) < within && ctx.Err() == nil {
+		if patroniRole(ctx, top, node) == "replica" {
+			return true, time.Since(start)
+		}
+		wait(ctx, 250*time.Millisecond)
+	}
+	return false, time.Since(start)
+}

@@ -1,0 +1,77 @@
+package experiments
+
+import (
+	"sync"
+
+	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/loadgen"
+)
+
+// Stack is a running system under test, whatever the backend.
+type Stack interface {
+	Topology() compose.Topology
+	Controller() compose.Controller
+	ToxiproxyURL() string
+}
+
+// Env is what an experiment's pieces (fault, ops, audit) see of one run.
+type Env struct {
+	Stack    Stack
+	Topology compose.Topology
+	APIURL   string // http://127.0.0.1:<api>
+	Variant  Variant
+	Level    Level
+	Scale    float64 // time scale: 1 full, < 1 quick
+	Toxi     *chaos.Toxiproxy
+	Ledger   *Ledger
+	admin    *apiAdmin
+
+	fault any             // the run's fault, for audits that read what it measured
+	on    map[string]bool // protections of this run, API and runner side
+
+	factsMu sync.Mutex
+	facts   map[string]float64
+}
+
+// On says whether a protection (API or runner side) is on in this run.
+func (e *Env) On(protection string) bool { return e.on[protection] }
+
+// SetFact records a number for the run's checks; faults and audits use it.
+func (e *Env) SetFact(name string, v float64) {
+	e.factsMu.Lock()
+	defer e.factsMu.Unlock()
+	if e.facts == nil {
+		e.facts = map[string]float64{}
+	}
+	e.facts[name] = v
+}
+
+// Ledger keeps what the client saw acknowledged, so an audit can compare
+// it with what the system stored.
+type Ledger struct {
+	mu    sync.Mutex
+	acked map[string][]loadgen.Result // op -> OK results
+	tried map[string]int              // op -> logical requests completed
+}
+
+func newLedger() *Ledger {
+	return &Ledger{acked: map[string][]loadgen.Result{}, tried: map[string]int{}}
+}
+
+// observe records one finished logical request; called from load workers.
+func (l *Ledger) observe(res loadgen.Result) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tried[res.Op]++
+	if res.OK() {
+		l.acked[res.Op] = append(l.acked[res.Op], res)
+	}
+}
+
+// Acked returns the acknowledged results of an op.
+func (l *Ledger) Acked(op string) []loadgen.Result {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]loadgen.Result(nil), l.acked[op]...)
+}

@@ -1,0 +1,131 @@
+// Package experiments turns the seed's failure scenarios into runnable,
+// asserting experiments. An experiment is one literal (see registry.go); the
+// runner plays it as the matrix {unprotected, protected} × {normal, peak}
+// and judges each run with the experiment's checks.
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/loadgen"
+)
+
+// Variant says whether the seed's mitigation is switched on.
+type Variant string
+
+const (
+	Unprotected Variant = "unprotected" // mitigation off: the cascade must happen
+	Protected   Variant = "protected"   // mitigation on: SLOs must hold
+)
+
+// Level is the offered load of a run.
+type Level string
+
+const (
+	Normal Level = "normal"
+	Peak   Level = "peak" // PeakFactor × normal (10× by default)
+)
+
+// Experiment is one scenario of the seed, as data.
+type Experiment struct {
+	Name     string // CLI name, e.g. "redis-crash"
+	Title    string
+	Scenario int    // row of the seed
+	Shows    string // one paragraph: what the run demonstrates
+
+	Load Load
+	// Mitigation lists the protections switched off in the unprotected
+	// variant; every other protection stays on in both variants.
+	Mitigation []string
+	// RunnerProtections are mitigations the runner itself applies (client
+	// retries, cache warming), switched like the API's: listed in Mitigation
+	// they are off in the unprotected run, and --break can name them.
+	RunnerProtections []string
+	// Settings are runtime knobs sent to the API before each run
+	// (PUT /admin/settings); durations among them are scaled by the time
+	// scale when their name is listed in ScaledSettings.
+	Settings       map[string]string
+	ScaledSettings []string
+
+	Phases Phases
+	// Fault builds the fault for one run. Recover of the fault is the
+	// seed's recovery procedure for the infrastructure (e.g. restart Redis).
+	Fault func(e *Env) chaos.Fault
+	// Prepare runs after protections are set and before load starts: it
+	// brings the system to the scenario's steady state. Nil = nothing.
+	Prepare func(ctx context.Context, e *Env) error
+	// AfterRecover runs right after the fault is recovered: the seed's
+	// recovery steps that belong to the application (e.g. cache warming).
+	// Nil means nothing to do.
+	AfterRecover func(ctx context.Context, e *Env) error
+	// Audit runs after the load has stopped, and stores facts the checks
+	// read (e.g. orders lost or duplicated). Nil means no audit.
+	Audit func(ctx context.Context, e *Env, r *Run) error
+
+	// Watch lists API counters shown as per-second rates on the console,
+	// and Gauges API gauges shown as they are.
+	Watch, Gauges []string
+
+	Cascade []Check // must hold in every UNPROTECTED run
+	Holds   []Check // must hold in every PROTECTED run
+}
+
+// Load describes the traffic of a run.
+type Load struct {
+	Rate        float64 // requests per second at normal load
+	PeakFactor  float64 // peak = Rate × PeakFactor; 0 means 10
+	MaxInFlight int     // bounded connections of the client; 0 means 256
+	// Ops returns the weighted op mix for a run; ops are built per run so
+	// they can close over the run's environment (e.g. a recorder).
+	Ops func(e *Env) []loadgen.Weighted
+	// Policy is the client policy per variant (retries, backoff, budget).
+	Policy func(v Variant) loadgen.Policy
+}
+
+// Phases are full-scale durations; quick mode multiplies them by its scale.
+type Phases struct {
+	Baseline, Fault, Recovery time.Duration
+}
+
+func (l Load) peakFactor() float64 {
+	if l.PeakFactor == 0 {
+		return 10
+	}
+	return l.PeakFactor
+}
+
+func (l Load) maxInFlight() int {
+	if l.MaxInFlight == 0 {
+		return 256
+	}
+	return l.MaxInFlight
+}
+
+// RateFor is the offered rate of a run at the given level.
+func (l Load) RateFor(lv Level) float64 {
+	if lv == Peak {
+		return l.Rate * l.peakFactor()
+	}
+	return l.Rate
+}
+
+// validate catches literals that cannot run, so a bad registry entry fails
+// loudly at start-up instead of midway through a matrix.
+func (x Experiment) validate() error {
+	switch {
+	case x.Name == "":
+		return fmt.Errorf("experiment without a name")
+	case x.Fault == nil:
+		return fmt.Errorf("experiment %s: no fault", x.Name)
+	case x.Load.Ops == nil || x.Load.Rate <= 0:
+		return fmt.Errorf("experiment %s: no load", x.Name)
+	case len(x.Cascade) == 0 || len(x.Holds) == 0:
+		return fmt.Errorf("experiment %s: needs Cascade and Holds checks", x.Name)
+	case x.Phases.Baseline <= 0 || x.Phases.Fault <= 0 || x.Phases.Recovery <= 0:
+		return fmt.Errorf("experiment %s: every phase needs a positive duration", x.Name)
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package experiments
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/whatif-lab/whatif/loadgen"
+)
+
+// Phase names a window of a run.
+type Phase string
+
+const (
+	Baseline Phase = "baseline"
+	Faulted  Phase = "fault"
+	Recovery Phase = "recovery"
+)
+
+// Sample is one reading of the API's counters and gauges.
+type Sample struct {
+	At     time.Duration      // since load start
+	Values map[string]float64 // flattened /admin/stats, e.g. "db_queries.primary"
+	Text   map[string]string  // string gauges, e.g. "breaker.state"
+}
+
+// Run is the history of one run: traffic, samples, phase marks and facts
+// from the audit. Traffic, faults and validation meet only here.
+type Run struct {
+	Experiment  string             `json:"-"`
+	Variant     Variant            `json:"variant"`
+	Level       Level              `json:"load"`
+	Rate        float64            `json:"offered_rate"`
+	Broken      []string           `json:"broken,omitempty"` // protections forced off by --break
+	Start       time.Time          `json:"started"`          // load start; offsets below are from here
+	FaultAt     time.Duration      `json:"-"`                // Inject returned
+	RecoverAt   time.Duration      `json:"-"`                // Recover called
+	RecoveredAt time.Duration      `json:"-"`                // Recover (+ AfterRecover) returned
+	End         time.Duration      `json:"-"`
+	Timeline    *loadgen.Timeline  `json:"-"`
+	Samples     []Sample           `json:"-"`
+	Facts       map[string]float64 `json:"facts,omitempty"`
+	Notes       []string           `json:"notes,omitempty"`
+	Outcomes    []Outcome          `json:"checks"`
+	Status      Status             `json:"status"`
+	Err         string             `json:"error,omitempty"`
+}
+
+// Window returns the whole seconds [from, to) of a phase. Seconds where a
+// transition happened are left out so a window holds only one regime.
+func (r *Run) Window(p Phase) (from, to time.Duration) {
+	ceil := func(d time.Duration) time.Duration { return (d + time.Second - 1).Truncate(time.Second) }
+	switch p {
+	case Baseline:
+		// the first second warms connections; it is not the steady state
+		return time.Second, r.FaultAt.Truncate(time.Second)
+	case Faulted:
+		return ceil(r.FaultAt), r.RecoverAt.Truncate(time.Second)
+	default:
+		return ceil(r.RecoveredAt), r.End.Truncate(time.Second)
+	}
+}
+
+// Client summarises the client's view of a phase for the given ops.
+func (r *Run) Client(p Phase, ops ...string) (loadgen.Summary, error) {
+	from, to := r.Window(p)
+	if to <= from || r.Timeline == nil {
+		return loadgen.Summary{}, fmt.Errorf("%s window is empty", p)
+	}
+	s := r.Timeline.Window(from, to, ops...)
+	if s.Completed == 0 {
+		return s, fmt.Errorf("no request completed in the %s window", p)
+	}
+	return s, nil
+}
+
+// CounterRate is the mean per-second increase of a monotonic counter over
+// a phase, from the samples closest to the window's ends.
+func (r *Run) CounterRate(p Phase, key string) (float64, error) {
+	from, to := r.Window(p)
+	return r.CounterRateBetween(from, to, key)
+}
+
+// CounterRateBetween is the mean per-second increase of a counter between
+// two offsets of the run.
+func (r *Run) CounterRateBetween(from, to time.Duration, key string) (float64, error) {
+	a, okA := r.sampleAt(from)
+	b, okB := r.sampleAt(to)
+	if !okA || !okB || b.At <= a.At {
+		return 0, fmt.Errorf("no %s samples between %.1fs and %.1fs", key, from.Seconds(), to.Seconds())
+	}
+	va, ok1 := a.Values[key]
+	vb, ok2 := b.Values[key]
+	if !ok1 || !ok2 {
+		return 0, fmt.Errorf("counter %s not reported", key)
+	}
+	return (vb - va) / (b.At - a.At).Seconds(), nil
+}
+
+// CounterRates is CounterRate per sample interval within a phase, for
+// checks about peaks (e.g. a thundering herd right after recovery).
+func (r *Run) CounterRates(p Phase, key string) []float64 {
+	from, to := r.Window(p)
+	var out []float64
+	var prev *Sample
+	for i := range r.Samples {
+		s := &r.Samples[i]
+		if s.At < from-time.Second/2 || s.At > to+time.Second/2 {
+			continue
+		}
+		if prev != nil && s.At > prev.At {
+			out = append(out, (s.Values[key]-prev.Values[key])/(s.At-prev.At).Seconds())
+		}
+		prev = s
+	}
+	return out
+}
+
+// sampleAt is the sample nearest to t (within half a second).
+func (r *Run) sampleAt(t time.Duration) (Sample, bool) {
+	i := sort.Search(len(r.Samples), func(i int) bool { return r.Samples[i].At >= t })
+	best, bestD := -1, time.Duration(math.MaxInt64)
+	for _, j := range []int{i - 1, i} {
+		if j < 0 || j >= len(r.Samples) {
+			continue
+		}
+		d := r.Samples[j].At - t
+		if d < 0 {
+			d = -d
+		}
+		if d < bestD {
+			best, bestD = j, d
+		}
+	}
+	if best < 0 || bestD > 700*time.Millisecond {
+		return Sample{}, false
+	}
+	return r.Samples[best], true
+}
+
+// Fact returns a fact stored by the experiment's audit.
+func (r *Run) Fact(name string) (float64, error) {
+	v, ok := r.Facts[name]
+	if !ok {
+		return 0, fmt.Errorf("fact %q was not recorded (audit did not run?)", name)
+	}
+	return v, nil
+}
+
+// SetFact records a fact for the checks.
+func (r *Run) SetFact(name string, v float64) {
+	if r.Facts == nil {
+		r.Facts = map[string]float64{}
+	}
+	r.Facts[name] = v
+}
+
+// baselineProblem says why the baseline is too weak to judge against, or "".
+func (r *Run) baselineProblem() string {
+	s, err := r.Client(Baseline)
+	if err != nil {
+		return err.Error()
+	}
+	if s.Rate > 0 && s.Achieved < 0.9*s.Rate {
+		return fmt.Sprintf("achieved %.0f/s of %.0f/s offered before the fault", s.Achieved, s.Rate)
+	}
+	if s.ErrorRate > 0.01 {
+		return fmt.Sprintf("%.1f%% errors before the fault", s.ErrorRate*100)
+	}
+	return ""
+}
+
+// RecoveryTime is how long after Recover the client's error rate went back
+// to <= maxErr for good (every later second of the recovery window).
+func (r *Run) RecoveryTime(maxErr float64, ops ...string) (float64, error) {
+	start := r.RecoverAt.Truncate(time.Second)
+	end := r.End.Truncate(time.Second)
+	if end <= start || r.Timeline == nil {
+		return 0, errNoData
+	}
+	good := end // first second of the final good streak
+	for t := end - time.Second; t >= start; t -= time.Second {
+		s := r.Timeline.Window(t, t+time.Second, ops...)
+		if s.Completed == 0 || s.ErrorRate > maxErr {
+			break
+		}
+		good = t
+	}
+	if good == end {
+		return 0, fmt.Errorf("error rate never fell to %.1f%% after recovery", maxErr*100)
+	}
+	d := (good - r.RecoverAt).Seconds()
+	if d < 0 {
+		d = 0
+	}
+	return d, nil
+}

@@ -1,0 +1,110 @@
+package experiments
+
+import (
+	"fmt"
+	"time"
+)
+
+// Measures shared by scenarios. Each reads the run's history only.
+
+// ErrorRate is the client's error rate (degraded answers excluded) in a phase.
+func ErrorRate(p Phase, ops ...string) Measure {
+	return func(r *Run) (float64, error) {
+		s, err := r.Client(p, ops...)
+		return s.ErrorRate, err
+	}
+}
+
+// P99 is the client's 99th percentile latency in a phase, in seconds.
+func P99(p Phase, ops ...string) Measure {
+	return func(r *Run) (float64, error) {
+		s, err := r.Client(p, ops...)
+		return s.P99.Seconds(), err
+	}
+}
+
+// Rate is the mean per-second increase of an API counter in a phase.
+func Rate(p Phase, key string) Measure {
+	return func(r *Run) (float64, error) { return r.CounterRate(p, key) }
+}
+
+// Ratio divides two measures; a zero denominator is no data, not infinity.
+func RatioOf(num, den Measure) Measure {
+	return func(r *Run) (float64, error) {
+		a, err := num(r)
+		if err != nil {
+			return 0, err
+		}
+		b, err := den(r)
+		if err != nil {
+			return 0, err
+		}
+		if b <= 0 {
+			return 0, fmt.Errorf("denominator is %.3g: nothing to compare against", b)
+		}
+		return a / b, nil
+	}
+}
+
+// RateAfterRecovery is the mean per-second increase of an API counter in
+// the first d after recovery: where a thundering herd would show.
+func RateAfterRecovery(key string, d time.Duration) Measure {
+	return func(r *Run) (float64, error) {
+		from := r.RecoveredAt.Round(time.Second)
+		return r.CounterRateBetween(from, from+d, key)
+	}
+}
+
+// PeakRate is the highest per-second rate of an API counter in a phase.
+func PeakRate(p Phase, key string) Measure {
+	return func(r *Run) (float64, error) {
+		rs := r.CounterRates(p, key)
+		if len(rs) == 0 {
+			return 0, fmt.Errorf("no %s samples in the %s window", key, p)
+		}
+		m := rs[0]
+		for _, v := range rs[1:] {
+			m = max(m, v)
+		}
+		return m, nil
+	}
+}
+
+// Share is the fraction sum(parts)/sum(total) of API counter increases in a phase.
+func Share(p Phase, parts []string, total []string) Measure {
+	sum := func(r *Run, keys []string) (float64, error) {
+		t := 0.0
+		for _, k := range keys {
+			v, err := r.CounterRate(p, k)
+			if err != nil {
+				return 0, err
+			}
+			t += v
+		}
+		return t, nil
+	}
+	return func(r *Run) (float64, error) {
+		a, err := sum(r, parts)
+		if err != nil {
+			return 0, err
+		}
+		b, err := sum(r, total)
+		if err != nil {
+			return 0, err
+		}
+		if b <= 0 {
+			return 0, fmt.Errorf("no traffic counted in the %s window", p)
+		}
+		return a / b, nil
+	}
+}
+
+// Fact reads a number recorded by the audit.
+func Fact(name string) Measure {
+	return func(r *Run) (float64, error) { return r.Fact(name) }
+}
+
+// RecoveredWithin is the time after Recover until errors stay <= maxErr.
+func RecoveredWithin(maxErr float64, ops ...string) Measure {
+	return func(r *Run) (float64, error) { return r.RecoveryTime(maxErr, ops...) }
+}

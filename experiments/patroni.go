@@ -1,0 +1,138 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/whatif-lab/whatif/compose"
+)
+
+// pgNodes are the Patroni nodes of the topology.
+var pgNodes = []string{compose.SvcPG0, compose.SvcPG1}
+
+// patroniRole asks a node's Patroni REST API whether it is the leader
+// (OPTIONS /primary = 200) or a running replica (OPTIONS /replica = 200).
+func patroniRole(ctx context.Context, top compose.Topology, node string) string {
+	hc := &http.Client{Timeout: 500 * time.Millisecond}
+	url := fmt.Sprintf("http://%s", compose.Addr(top.Service(node).Port("rest")))
+	for _, role := range []string{"primary", "replica"} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodOptions, url+"/"+role, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return "down"
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return role
+		}
+	}
+	return "unknown"
+}
+
+// leader returns the node Patroni reports as primary.
+func leader(ctx context.Context, top compose.Topology) (string, error) {
+	for _, n := range pgNodes {
+		if patroniRole(ctx, top, n) == "primary" {
+			return n, nil
+		}
+	}
+	return "", fmt.Errorf("no Patroni node reports itself primary")
+}
+
+// leaderFault kills or pauses whichever node leads when it is injected,
+// and measures how long Patroni takes to promote the other one.
+type leaderFault struct {
+	e     *Env
+	pause bool
+
+	mu        sync.Mutex
+	victim    string
+	injected  time.Time
+	promoted  time.Duration // 0 until the other node reports primary
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
+}
+
+func (f *leaderFault) Name() string {
+	if f.pause {
+		return "pause-pg-leader"
+	}
+	return "kill-pg-leader"
+}
+
+func (f *leaderFault) Inject(ctx context.Context) error {
+	v, err := leader(ctx, f.e.Topology)
+	if err != nil {
+		return err
+	}
+	ctl := f.e.Stack.Controller()
+	if f.pause {
+		err = ctl.Pause(ctx, v)
+	} else {
+		err = ctl.Kill(ctx, v)
+	}
+	f.mu.Lock()
+	f.victim, f.injected = v, time.Now()
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f.stopWatch, f.watchDone = cancel, make(chan struct{})
+	go f.watchPromotion(wctx, v)
+	return nil
+}
+
+// watchPromotion polls the surviving node until it reports primary.
+func (f *leaderFault) watchPromotion(ctx context.Context, victim string) {
+	defer close(f.watchDone)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		for _, n := range pgNodes {
+			if n != victim && patroniRole(ctx, f.e.Topology, n) == "primary" {
+				f.mu.Lock()
+				f.promoted = time.Since(f.injected)
+				f.mu.Unlock()
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (f *leaderFault) Recover(ctx context.Context) error {
+	f.mu.Lock()
+	v := f.victim
+	f.mu.Unlock()
+	if f.stopWatch != nil {
+		// give the watcher the rest of the fault's grace to see promotion
+		select {
+		case <-f.watchDone:
+		case <-time.After(15 * time.Second):
+		}
+		f.stopWatch()
+	}
+	if v == "" {
+		return nil
+	}
+	ctl := f.e.Stack.Controller()
+	if f.pause {
+		return ctl.Resume(ctx, v)
+	}
+	return ctl.Start(ctx, v)
+}
+
+// promotionDelay is the measured kill→promotion time, or 0 if none was seen.
+func (f *leaderFault) promotionDelay() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.promoted
+}

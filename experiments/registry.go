@@ -1,0 +1,30 @@
+package experiments
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// registry holds every experiment; adding a scenario is one file plus one line here.
+var registry = []Experiment{
+	redisCrash,
+	dbFailover(false),
+	dbFailover(true),
+}
+
+// All returns the registered experiments in registry order.
+func All() []Experiment { return append([]Experiment(nil), registry...) }
+
+// Lookup finds an experiment by name, with the known names in the error.
+func Lookup(name string) (Experiment, error) {
+	var names []string
+	for _, x := range registry {
+		if x.Name == name {
+			return x, nil
+		}
+		names = append(names, x.Name)
+	}
+	sort.Strings(names)
+	return Experiment{}, fmt.Errorf("unknown experiment %q; known: %s", name, strings.Join(names, ", "))
+}

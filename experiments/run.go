@@ -1,0 +1,305 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/loadgen"
+)
+
+// Options control one invocation of an experiment.
+type Options struct {
+	Scale    float64   // time scale; 1 = full, QuickScale for --quick
+	Levels   []Level   // default both
+	Variants []Variant // default both
+	Break    []string  // protections forced off in protected runs (proves checks can fail)
+	Console  io.Writer // live per-second lines; nil = silent
+	Seed     int64
+}
+
+// QuickScale shrinks every phase and seed timer for CI and workshops.
+const QuickScale = 0.25
+
+// Report is the outcome of one experiment invocation.
+type Report struct {
+	Experiment string    `json:"experiment"`
+	Title      string    `json:"title"`
+	Scenario   int       `json:"scenario"`
+	Scale      float64   `json:"time_scale"`
+	Started    time.Time `json:"started"`
+	Wall       float64   `json:"wall_seconds"`
+	Verdict    Status    `json:"verdict"`
+	Runs       []*Run    `json:"runs"`
+}
+
+// Execute plays the experiment's matrix against a running stack.
+func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, error) {
+	if err := x.validate(); err != nil {
+		return nil, err
+	}
+	if o.Scale <= 0 {
+		o.Scale = 1
+	}
+	if len(o.Levels) == 0 {
+		o.Levels = []Level{Normal, Peak}
+	}
+	if len(o.Variants) == 0 {
+		o.Variants = []Variant{Unprotected, Protected}
+	}
+	top := st.Topology()
+	admin := newAPIAdmin(fmt.Sprintf("http://%s", compose.Addr(top.Service(compose.SvcAPI).Port("main"))))
+	known, err := admin.Protections(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the API's protections: %w", err)
+	}
+	for _, p := range x.RunnerProtections {
+		known[p] = true
+	}
+	for _, p := range append(append([]string{}, x.Mitigation...), o.Break...) {
+		if _, ok := known[p]; !ok {
+			return nil, fmt.Errorf("unknown protection %q (known to %s: %s)", p, x.Name, strings.Join(sortedKeys(known), ", "))
+		}
+	}
+	rep := &Report{Experiment: x.Name, Title: x.Title, Scenario: x.Scenario, Scale: o.Scale, Started: time.Now()}
+	for _, v := range o.Variants {
+		for _, lv := range o.Levels {
+			r := runOne(ctx, x, st, admin, known, v, lv, o)
+			rep.Runs = append(rep.Runs, r)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	rep.Wall = time.Since(rep.Started).Seconds()
+	rep.Verdict = Pass
+	for _, r := range rep.Runs {
+		switch r.Status {
+		case Fail:
+			rep.Verdict = Fail
+		case Unknown:
+			if rep.Verdict == Pass {
+				rep.Verdict = Unknown
+			}
+		}
+	}
+	return rep, ctx.Err()
+}
+
+func runOne(ctx context.Context, x Experiment, st Stack, admin *apiAdmin, known map[string]bool, v Variant, lv Level, o Options) *Run {
+	r := &Run{Experiment: x.Name, Variant: v, Level: lv, Rate: x.Load.RateFor(lv)}
+	env := &Env{
+		Stack: st, Topology: st.Topology(), APIURL: admin.base, Variant: v, Level: lv, Scale: o.Scale,
+		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), admin: admin,
+	}
+	if v == Protected {
+		r.Broken = o.Break
+	}
+	if err := prepare(ctx, x, env, known, r.Broken, o.Scale); err != nil {
+		r.Err, r.Status = "prepare: "+err.Error(), Unknown
+		return r
+	}
+	err := play(ctx, x, env, r, o)
+	if err != nil {
+		r.Err = err.Error()
+	}
+	checks := x.Holds
+	if v == Unprotected {
+		checks = x.Cascade
+	}
+	r.Outcomes = judge(r, checks)
+	r.Outcomes = append(r.Outcomes, finalWrite(ctx, env))
+	r.Status = Overall(r.Outcomes)
+	if err != nil && r.Status == Pass {
+		r.Status = Unknown // a run that went wrong proves nothing
+	}
+	return r
+}
+
+// prepare puts the system in the run's starting state: no toxic, every
+// service up, caches and breaker reset, protections set for the variant.
+func prepare(ctx context.Context, x Experiment, env *Env, known map[string]bool, broken []string, scale float64) error {
+	if err := awaitQuiet(ctx, env.admin, quietWithin); err != nil {
+		return err
+	}
+	if err := env.Toxi.ResetAll(ctx); err != nil {
+		return fmt.Errorf("clearing toxics: %w", err)
+	}
+	env.on = map[string]bool{}
+	for p := range known {
+		env.on[p] = true
+	}
+	off := broken
+	if env.Variant == Unprotected {
+		off = x.Mitigation
+	}
+	for _, p := range off {
+		env.on[p] = false
+	}
+	api := map[string]bool{}
+	for p, v := range env.on {
+		if !slices.Contains(x.RunnerProtections, p) {
+			api[p] = v
+		}
+	}
+	if err := env.admin.SetProtections(ctx, api); err != nil {
+		return err
+	}
+	set := map[string]string{}
+	for k, val := range x.Settings {
+		set[k] = val
+	}
+	for _, k := range x.ScaledSettings {
+		d, err := time.ParseDuration(set[k])
+		if err != nil {
+			return fmt.Errorf("setting %s: %w", k, err)
+		}
+		set[k] = scaleDur(d, scale).String()
+	}
+	if err := env.admin.Settings(ctx, set); err != nil {
+		return err
+	}
+	if err := env.admin.Reset(ctx); err != nil {
+		return err
+	}
+	if x.Prepare != nil {
+		return x.Prepare(ctx, env)
+	}
+	return nil
+}
+
+// quietWithin bounds the wait for the previous run's requests to drain:
+// a run must not start with the last one's pile-up still in the API.
+const quietWithin = 60 * time.Second
+
+func awaitQuiet(ctx context.Context, a *apiAdmin, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		nums, _, err := a.Stats(ctx)
+		if err == nil && nums["in_flight"] == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("API not answering after the previous run: %w", err)
+			}
+			return fmt.Errorf("API still has %.0f requests in flight after %s", nums["in_flight"], within)
+		}
+		if !wait(ctx, 200*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+}
+
+func scaleDur(d time.Duration, s float64) time.Duration {
+	return time.Duration(float64(d) * s).Round(time.Millisecond)
+}
+
+// play drives load, the fault and the sampler on one clock.
+func play(ctx context.Context, x Experiment, env *Env, r *Run, o Options) error {
+	base, fault, recov := scaleDur(x.Phases.Baseline, o.Scale), scaleDur(x.Phases.Fault, o.Scale), scaleDur(x.Phases.Recovery, o.Scale)
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	con := newConsole(o.Console, r, x)
+	plan := loadgen.Plan{
+		Rate:        func(time.Duration) float64 { return r.Rate },
+		Duration:    24 * time.Hour, // stopped by the runner once the recovery window has been observed
+		MaxInFlight: x.Load.maxInFlight(),
+		Mix:         x.Load.Ops(env),
+		Seed:        o.Seed,
+		OnResult:    env.Ledger.observe,
+		OnSecond:    con.second,
+	}
+	if x.Load.Policy != nil {
+		plan.Policy = x.Load.Policy(env.Variant)
+	}
+	start := time.Now()
+	r.Start = start
+	since := func() time.Duration { return time.Since(start) }
+	var wg sync.WaitGroup
+	var tl *loadgen.Timeline
+	var loadErr error
+	wg.Add(2)
+	go func() { defer wg.Done(); tl, loadErr = loadgen.Run(loadCtx, plan) }()
+	sampler := &sampler{admin: env.admin, start: start}
+	go func() { defer wg.Done(); r.Samples = sampler.run(loadCtx, con) }()
+
+	g := chaos.NewGuard(x.Fault(env))
+	defer g.Close(context.WithoutCancel(ctx))
+	var errs []error
+	con.phase(Baseline)
+	if wait(ctx, base-since()) {
+		if err := g.Inject(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("inject %s: %w", g.Name(), err))
+		}
+		r.FaultAt = since()
+		con.phase(Faulted)
+		wait(ctx, r.FaultAt+fault-since())
+		r.RecoverAt = since()
+		con.phase(Recovery)
+		if err := g.Recover(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("recover %s: %w", g.Name(), err))
+		}
+		if x.AfterRecover != nil {
+			if err := x.AfterRecover(ctx, env); err != nil {
+				errs = append(errs, fmt.Errorf("after recover: %w", err))
+			}
+		}
+		r.RecoveredAt = since()
+		wait(ctx, r.RecoveredAt+recov-since())
+	}
+	r.End = since()
+	stopLoad()
+	wg.Wait()
+	r.Timeline = tl
+	if loadErr != nil && !errors.Is(loadErr, context.Canceled) {
+		errs = append(errs, fmt.Errorf("load: %w", loadErr))
+	}
+	if x.Audit != nil && ctx.Err() == nil {
+		if err := x.Audit(ctx, env, r); err != nil {
+			errs = append(errs, fmt.Errorf("audit: %w", err))
+		}
+	}
+	env.factsMu.Lock()
+	for k, v := range env.facts {
+		r.SetFact(k, v)
+	}
+	env.factsMu.Unlock()
+	if ctx.Err() != nil {
+		errs = append(errs, ctx.Err())
+	}
+	return errors.Join(errs...)
+}
+
+// wait sleeps d (the runner owns time: phases are durations by design) and
+// reports whether the context is still alive.
+func wait(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

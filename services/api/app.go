@@ -1,0 +1,145 @@
+package main
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/whatif-lab/whatif/services/internal/admin"
+	"github.com/whatif-lab/whatif/services/internal/breaker"
+	"github.com/whatif-lab/whatif/services/internal/cache"
+	"github.com/whatif-lab/whatif/services/internal/db"
+	"github.com/whatif-lab/whatif/services/internal/httpx"
+	"github.com/whatif-lab/whatif/services/internal/metrics"
+	"github.com/whatif-lab/whatif/services/internal/protections"
+)
+
+// app is the API's state: dependencies, switches, live settings, counters.
+type app struct {
+	prot     *protections.Set
+	settings settings
+	l1       *cache.L1[int64, string]
+	rdb      *redis.Client
+	primary  *db.Pool
+	replica  *db.Pool // nil without --pg-replica
+	direct   *db.Pool // nil without --pg-direct
+	breaker  *breaker.Breaker
+	count    counters
+	token    string
+	reg      *prometheus.Registry
+}
+
+// Derived DB limits when db_timeouts is on (Q = query_cost):
+//   - acquire timeout max(2Q, 10ms): a request waits for about two query
+//     times, i.e. a queue of ~2 x pool size, then fails fast instead of
+//     piling up (the seed's "threads blocked waiting on DB connections");
+//   - statement_timeout max(10Q, 100ms): ten times the designed cost;
+//   - connect timeout 1s.
+//
+// The breaker counts a call slower than max(5Q, 25ms) as failed.
+const (
+	acquireFloor   = 10 * time.Millisecond
+	statementFloor = 100 * time.Millisecond
+	slowCallFloor  = 25 * time.Millisecond
+	connectTimeout = time.Second
+)
+
+func slowCall(q time.Duration) time.Duration { return max(5*q, slowCallFloor) }
+
+func (a *app) limits() db.Limits {
+	if !a.prot.On(protDBTimeouts) {
+		return db.Limits{}
+	}
+	q := a.settings.get(knobQueryCost)
+	return db.Limits{Acquire: max(2*q, acquireFloor), Statement: max(10*q, statementFloor)}
+}
+
+// dbConnectTimeout is read by the pools before each new connection; 0
+// leaves pgxpool's default (2 minutes).
+func (a *app) dbConnectTimeout() time.Duration {
+	if a.prot.On(protDBTimeouts) {
+		return connectTimeout
+	}
+	return 0
+}
+
+// writePool is where writes go: through the failover-aware proxy, or with
+// db_proxy off straight to the database hosts — the seed's app whose "DNS
+// still points at the dead primary".
+func (a *app) writePool() *db.Pool {
+	if a.direct != nil && !a.prot.On(protDBProxy) {
+		return a.direct
+	}
+	return a.primary
+}
+
+// readPool is where item and recent-order reads go.
+func (a *app) readPool() *db.Pool {
+	if a.replica != nil && a.prot.On(protReplicaReads) {
+		return a.replica
+	}
+	return a.writePool()
+}
+
+func (a *app) pools() []*db.Pool {
+	ps := []*db.Pool{a.primary}
+	for _, p := range []*db.Pool{a.replica, a.direct} {
+		if p != nil {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// applySettings stores validated knob values and pushes them into the
+// components that keep their own copy.
+func (a *app) applySettings(kv knobValues) {
+	a.settings.mu.Lock()
+	defer a.settings.mu.Unlock()
+	if a.settings.v == nil {
+		a.settings.v = knobValues{}
+	}
+	for n, d := range kv {
+		a.settings.v[n] = d
+		switch n {
+		case knobBreakerCooldown:
+			a.breaker.SetCooldown(d)
+		case knobQueryCost:
+			a.breaker.SetSlowCall(slowCall(d))
+		case knobL1TTL:
+			_ = a.l1.SetTTL(d) // validated by the knob's range
+		}
+	}
+}
+
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		httpx.JSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+	mux.Handle("GET /items/{id}", a.track(a.getItem))
+	mux.Handle("POST /orders", a.track(a.postOrder))
+	mux.Handle("GET /orders/recent", a.track(a.recentOrders))
+	mux.Handle("GET /metrics", metrics.Handler(a.reg))
+
+	adm := http.NewServeMux()
+	adm.Handle("/admin/protections", admin.Protections(a.prot))
+	adm.HandleFunc("GET /admin/settings", a.getSettings)
+	adm.HandleFunc("PUT /admin/settings", a.putSettings)
+	adm.HandleFunc("POST /admin/reset", a.reset)
+	adm.HandleFunc("POST /admin/warm", a.warm)
+	adm.HandleFunc("GET /admin/stats", a.getStats)
+	mux.Handle("/admin/", admin.Guard(a.token, adm))
+	return mux
+}
+
+// track counts requests in flight on the data endpoints.
+func (a *app) track(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.count.inFlight.Add(1)
+		defer a.count.inFlight.Add(-1)
+		h(w, r)
+	})
+}

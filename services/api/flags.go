@@ -1,0 +1,120 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/whatif-lab/whatif/services/internal/config"
+)
+
+// flags are the command line of the api binary; the stack supervisor passes
+// them, so their names are a contract.
+type flags struct {
+	listen         string
+	redis          string
+	pgPrimary      string
+	pgReplica      string
+	pgDirect       string
+	pgBouncer      string
+	broker         string
+	dbPool         int
+	redisPool      int
+	items          int
+	l1Size         int
+	protections    string
+	adminToken     string
+	startupTimeout time.Duration
+	knobs          knobValues // runtime-adjustable durations, see settings.go
+}
+
+func parseFlags(args []string, out io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&f.listen, "listen", "", "HTTP listen address HOST:PORT (required)")
+	fs.StringVar(&f.redis, "redis", "", "Redis address HOST:PORT (required)")
+	fs.StringVar(&f.pgPrimary, "pg-primary", "", "Postgres primary DSN: writes, and reads unless replica_reads (required)")
+	fs.StringVar(&f.pgReplica, "pg-replica", "", "Postgres replica DSN for reads when replica_reads is on")
+	fs.StringVar(&f.pgDirect, "pg-direct", "", "Postgres DSN straight to the hosts (multi-host, target_session_attrs=read-write), used for writes when db_proxy is off")
+	fs.StringVar(&f.pgBouncer, "pgbouncer", "", "PgBouncer DSN (validated, not used yet)")
+	fs.StringVar(&f.broker, "broker", "", "Kafka broker HOST:PORT (validated, not used yet)")
+	fs.IntVar(&f.dbPool, "db-pool", 4, "max connections per Postgres pool")
+	fs.IntVar(&f.redisPool, "redis-pool", 128, "max Redis connections")
+	fs.IntVar(&f.items, "items", 100000, "rows seeded into items at startup when the table is empty")
+	fs.IntVar(&f.l1Size, "l1-size", 10000, "max entries in the in-process L1 cache")
+	fs.StringVar(&f.protections, "protections", "all", `initial protections: "all", "none" or a comma list of `+joinNames())
+	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token that allows admin endpoints from non-loopback peers")
+	fs.DurationVar(&f.startupTimeout, "startup-timeout", 30*time.Second, "keep retrying Postgres and Redis at startup this long")
+	knobFlags := map[string]*time.Duration{}
+	for _, k := range knobs {
+		knobFlags[k.name] = fs.Duration(k.flag, k.def, k.help)
+	}
+	if err := fs.Parse(args); err != nil {
+		return f, err // flag has printed the problem and the usage
+	}
+	f.knobs = knobValues{}
+	for n, d := range knobFlags {
+		f.knobs[n] = *d
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected arguments %q: all options are --flags", fs.Args())
+	}
+	return f, f.validate()
+}
+
+func (f flags) validate() error {
+	var errs []error
+	add := func(err error) { errs = append(errs, err) }
+	if f.listen == "" {
+		add(config.Required("--listen", f.listen))
+	} else {
+		add(config.ListenAddr("--listen", f.listen))
+	}
+	if f.redis == "" {
+		add(config.Required("--redis", f.redis))
+	} else {
+		add(config.HostPort("--redis", f.redis))
+	}
+	if f.pgPrimary == "" {
+		add(config.Required("--pg-primary", f.pgPrimary))
+	} else {
+		add(checkDSN("--pg-primary", f.pgPrimary))
+	}
+	if f.pgReplica != "" {
+		add(checkDSN("--pg-replica", f.pgReplica))
+	}
+	if f.pgDirect != "" {
+		add(checkDSN("--pg-direct", f.pgDirect))
+	}
+	if f.pgBouncer != "" {
+		add(checkDSN("--pgbouncer", f.pgBouncer))
+	}
+	if f.broker != "" {
+		add(config.HostPort("--broker", f.broker))
+	}
+	add(config.IntRange("--db-pool", f.dbPool, 1, 1000))
+	add(config.IntRange("--redis-pool", f.redisPool, 1, 10000))
+	add(config.IntRange("--items", f.items, 1, 100_000_000))
+	add(config.IntRange("--l1-size", f.l1Size, 1, 10_000_000))
+	add(config.DurationRange("--startup-timeout", f.startupTimeout, 100*time.Millisecond, time.Hour))
+	for _, k := range knobs {
+		add(k.check("--"+k.flag, f.knobs[k.name]))
+	}
+	if _, err := newProtections(f.protections); err != nil {
+		add(fmt.Errorf("--protections: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// checkDSN parses a Postgres DSN the way the pool will, without connecting.
+func checkDSN(name, dsn string) error {
+	if _, err := pgxpool.ParseConfig(dsn); err != nil {
+		return fmt.Errorf("%s: invalid Postgres DSN: %v", name, err)
+	}
+	return nil
+}

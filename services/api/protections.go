@@ -1,0 +1,39 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/whatif-lab/whatif/services/internal/protections"
+)
+
+// The api's protections, named after the seed's preventions.
+const (
+	protL1Cache      = "l1_cache"      // in-process cache in front of Redis, serves stale when all else fails
+	protDBBreaker    = "db_breaker"    // circuit breaker on item reads, degraded answer when open
+	protTTLJitter    = "ttl_jitter"    // Redis TTL = base + rand(0, jitter)
+	protRetryAfter   = "retry_after"   // DB failure on orders -> 503 + Retry-After instead of 500
+	protIdempotency  = "idempotency"   // Idempotency-Key required and enforced on POST /orders
+	protReplicaReads = "replica_reads" // reads go to the replica pool when one is configured
+	protDBTimeouts   = "db_timeouts"   // acquire timeout, statement_timeout, 1s connect timeout
+	protDBProxy      = "db_proxy"      // writes go through the failover-aware proxy (HAProxy); off: straight to the hosts (--pg-direct)
+)
+
+var protectionNames = []string{
+	protL1Cache, protDBBreaker, protTTLJitter, protRetryAfter,
+	protIdempotency, protReplicaReads, protDBTimeouts, protDBProxy,
+}
+
+func joinNames() string { return strings.Join(protectionNames, ",") }
+
+// newProtections builds the api's switchboard with spec applied.
+func newProtections(spec string) (*protections.Set, error) {
+	set, err := protections.New(protectionNames...)
+	if err != nil {
+		return nil, err
+	}
+	initial, err := set.Parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	return set, set.Apply(initial)
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/whatif-lab/whatif/services/internal/breaker"
+	"github.com/whatif-lab/whatif/services/internal/cache"
+	"github.com/whatif-lab/whatif/services/internal/db"
+)
+
+// newApp builds the app from validated flags without touching the network.
+func newApp(f flags) (*app, error) {
+	prot, err := newProtections(f.protections)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{prot: prot, token: f.adminToken}
+	a.l1, err = cache.NewL1[int64, string](f.l1Size, f.knobs[knobL1TTL], nil)
+	if err != nil {
+		return nil, err
+	}
+	a.breaker = breaker.New(breaker.Config{
+		Window: time.Second, MinCalls: 10, FailureRatio: 0.5,
+		SlowCall: slowCall(f.knobs[knobQueryCost]), Cooldown: f.knobs[knobBreakerCooldown],
+	}, nil)
+	a.applySettings(f.knobs)
+
+	ropts, err := cache.RedisOptions(f.redis, f.redisPool)
+	if err != nil {
+		return nil, err
+	}
+	a.rdb = redis.NewClient(ropts)
+	if a.primary, err = db.Open("primary", f.pgPrimary, f.dbPool, a.dbConnectTimeout); err != nil {
+		return nil, err
+	}
+	if f.pgReplica != "" {
+		if a.replica, err = db.Open("replica", f.pgReplica, f.dbPool, a.dbConnectTimeout); err != nil {
+			return nil, err
+		}
+	}
+	if f.pgDirect != "" {
+		if a.direct, err = db.Open("direct", f.pgDirect, f.dbPool, a.dbConnectTimeout); err != nil {
+			return nil, err
+		}
+	}
+	a.registerMetrics()
+	return a, nil
+}
+
+func (a *app) close() {
+	for _, p := range a.pools() {
+		p.Close()
+	}
+	_ = a.rdb.Close()
+}
+
+// waitReady retries until the primary is migrated and seeded, Redis answers
+// and the replica (if any) answers, or the timeout passes. It returns how
+// many items it seeded.
+func (a *app) waitReady(ctx context.Context, timeout time.Duration, items int) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var seeded int64
+	steps := []struct {
+		what string
+		do   func(context.Context) error
+	}{
+		{"postgres primary (schema + seed)", func(ctx context.Context) (err error) {
+			seeded, err = db.Migrate(ctx, a.primary, items)
+			return err
+		}},
+		{"redis", func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
+	}
+	if a.replica != nil {
+		steps = append(steps, struct {
+			what string
+			do   func(context.Context) error
+		}{"postgres replica", a.replica.Ping})
+	}
+	for _, s := range steps {
+		if err := retry(ctx, s.do); err != nil {
+			return seeded, fmt.Errorf("%s not ready after %v: %w", s.what, timeout, err)
+		}
+	}
+	return seeded, nil
+}
+
+// retry calls f every 200ms until it succeeds or ctx ends; it returns the
+// last error from f, which says more than "deadline exceeded".
+func retry(ctx context.Context, f func(context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := f(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,195 @@
+// Package db wraps a pgx pool with the knobs the experiments switch at
+// runtime (acquire timeout, statement timeout, connect timeout) and with the
+// counters that make pool exhaustion visible.
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrAcquireTimeout: no connection became free within Limits.Acquire.
+var ErrAcquireTimeout = errors.New("timed out waiting for a database connection")
+
+// Limits bound one database operation. Zero means unbounded: the caller
+// waits for a connection and for the statement as long as its context lets
+// it — the pile-up the seed's cascades describe.
+type Limits struct {
+	Acquire   time.Duration // longest wait for a pooled connection
+	Statement time.Duration // server-side statement_timeout, and a client deadline
+}
+
+// clientGrace lets the server's statement_timeout fire first (which keeps
+// the connection usable); the client deadline only matters when the server
+// cannot answer at all, e.g. it is stopped.
+const clientGrace = 50 * time.Millisecond
+
+const stmtTimeoutKey = "whatif.statement_timeout"
+
+// Pool is a pgx pool plus counters. Safe for concurrent use.
+type Pool struct {
+	name string
+	p    *pgxpool.Pool
+
+	waiting         atomic.Int64
+	acquireNanos    atomic.Int64
+	acquireTimeouts atomic.Int64
+	queries         atomic.Int64
+	requests        atomic.Int64 // calls that wanted a connection: the demand on the DB
+	errors          atomic.Int64
+}
+
+// Open parses dsn and creates a pool of at most maxConns connections. It
+// does not connect. connectTimeout is asked before every new connection so
+// it can follow a runtime switch; 0 leaves pgxpool's default (2 minutes).
+func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration) (*Pool, error) {
+	if maxConns < 1 {
+		return nil, fmt.Errorf("%s pool: max connections must be at least 1, got %d", name, maxConns)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%s pool: %w", name, err)
+	}
+	cfg.MaxConns = int32(maxConns)
+	// Keep the pool full and checked: an acquire must not pay for a TCP +
+	// startup handshake (with db_timeouts that alone can exceed the acquire
+	// bound), and broken connections after a failover are replaced promptly.
+	cfg.MinConns = int32(maxConns)
+	cfg.HealthCheckPeriod = 500 * time.Millisecond
+	if connectTimeout != nil {
+		cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
+			if d := connectTimeout(); d > 0 {
+				cc.ConnectTimeout = d
+			}
+			return nil
+		}
+	}
+	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s pool: %w", name, err)
+	}
+	return &Pool{name: name, p: p}, nil
+}
+
+// Name is the pool's label ("primary", "replica").
+func (p *Pool) Name() string { return p.name }
+
+// Ping checks that a connection can be made and used.
+func (p *Pool) Ping(ctx context.Context) error { return p.p.Ping(ctx) }
+
+// Close closes every connection.
+func (p *Pool) Close() { p.p.Close() }
+
+// Do runs fn on one pooled connection within lim. Every failure, including a
+// timed-out acquire, is counted as an error of this pool; a statement is
+// counted as a query once it is sent.
+func (p *Pool) Do(ctx context.Context, lim Limits, fn func(ctx context.Context, c *pgx.Conn) error) error {
+	err := p.do(ctx, lim, fn)
+	if err != nil {
+		p.errors.Add(1)
+	}
+	return err
+}
+
+func (p *Pool) do(ctx context.Context, lim Limits, fn func(ctx context.Context, c *pgx.Conn) error) error {
+	p.requests.Add(1)
+	conn, err := p.acquire(ctx, lim.Acquire)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	qctx := ctx
+	if lim.Statement > 0 {
+		var cancel context.CancelFunc
+		qctx, cancel = context.WithTimeout(ctx, lim.Statement+clientGrace)
+		defer cancel()
+	}
+	if err := setStatementTimeout(qctx, conn.Conn(), lim.Statement); err != nil {
+		return fmt.Errorf("%s: set statement_timeout: %w", p.name, err)
+	}
+	p.queries.Add(1)
+	if err := fn(qctx, conn.Conn()); err != nil {
+		return fmt.Errorf("%s: %w", p.name, err)
+	}
+	return nil
+}
+
+func (p *Pool) acquire(ctx context.Context, timeout time.Duration) (*pgxpool.Conn, error) {
+	actx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	p.waiting.Add(1)
+	start := time.Now()
+	conn, err := p.p.Acquire(actx)
+	p.acquireNanos.Add(int64(time.Since(start)))
+	p.waiting.Add(-1)
+	if err == nil {
+		return conn, nil
+	}
+	if ctx.Err() == nil && actx.Err() != nil {
+		p.acquireTimeouts.Add(1)
+		return nil, fmt.Errorf("%s: %w (%v)", p.name, ErrAcquireTimeout, timeout)
+	}
+	return nil, fmt.Errorf("%s: acquire connection: %w", p.name, err)
+}
+
+// setStatementTimeout makes the session's statement_timeout match d,
+// remembering the value per connection so the extra round trip is paid only
+// when the setting changes, not per query.
+func setStatementTimeout(ctx context.Context, c *pgx.Conn, d time.Duration) error {
+	want := d.Milliseconds()
+	if d > 0 && want == 0 {
+		want = 1 // 0 would mean "no timeout" to Postgres
+	}
+	data := c.PgConn().CustomData()
+	if have, _ := data[stmtTimeoutKey].(int64); have == want {
+		return nil
+	}
+	if _, err := c.Exec(ctx, fmt.Sprintf("SET statement_timeout = %d", want)); err != nil {
+		return err
+	}
+	data[stmtTimeoutKey] = want
+	return nil
+}
+
+// Stats are the pool's gauges and monotonic counters.
+type Stats struct {
+	Max                int32   `json:"max"`
+	InUse              int32   `json:"in_use"`
+	Open               int32   `json:"open"`    // connections open or being opened
+	Waiting            int64   `json:"waiting"` // callers blocked in acquire right now
+	AcquireWaits       int64   `json:"acquire_waits"`
+	AcquireWaitSeconds float64 `json:"acquire_wait_seconds"`
+	AcquireTimeouts    int64   `json:"acquire_timeouts"`
+	Queries            int64   `json:"-"`
+	Requests           int64   `json:"-"`
+	Errors             int64   `json:"-"`
+}
+
+// Stats samples the pool. AcquireWaits counts acquires that found no idle
+// connection (those that then got one, plus those cancelled or timed out);
+// AcquireWaitSeconds is the total time spent in acquire by all callers.
+func (p *Pool) Stats() Stats {
+	s := p.p.Stat()
+	return Stats{
+		Max:                s.MaxConns(),
+		InUse:              s.AcquiredConns(),
+		Open:               s.TotalConns(),
+		Waiting:            p.waiting.Load(),
+		AcquireWaits:       s.EmptyAcquireCount() + s.CanceledAcquireCount(),
+		AcquireWaitSeconds: time.Duration(p.acquireNanos.Load()).Seconds(),
+		AcquireTimeouts:    p.acquireTimeouts.Load(),
+		Queries:            p.queries.Load(),
+		Requests:           p.requests.Load(),
+		Errors:             p.errors.Load(),
+	}
+}
