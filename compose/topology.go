@@ -88,6 +88,8 @@ const (
 	LinkHAPG0       = "haproxy_pg0"    // haproxy and replication -> pg0
 	LinkHAPG1       = "haproxy_pg1"    // haproxy and replication -> pg1
 	LinkPatroniEtcd = "patroni_etcd"   // patroni -> etcd
+	LinkAPIPG0      = "api_pg0"        // api -> pg0 directly (writes when db_proxy is off)
+	LinkAPIPG1      = "api_pg1"        // api -> pg1 directly
 )
 
 // Default is the reference topology with all listeners at base+offset.
@@ -118,6 +120,8 @@ func Default(base int) Topology {
 		{LinkHAPG0, SvcHAProxy, SvcPG0, "main"},
 		{LinkHAPG1, SvcHAProxy, SvcPG1, "main"},
 		{LinkPatroniEtcd, SvcPG0, SvcEtcd, "main"},
+		{LinkAPIPG0, SvcAPI, SvcPG0, "main"},
+		{LinkAPIPG1, SvcAPI, SvcPG1, "main"},
 	}
 	for i, l := range links {
 		t.Links = append(t.Links, Link{
@@ -153,6 +157,18 @@ func Addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 
 // LinkAddr is where a client of the named link dials (the proxy).
 func (t Topology) LinkAddr(name string) string { return Addr(t.Link(name).Listen) }
+
+// LinksTo lists the links whose upstream is the named service: every path
+// into it, which a "host down" fault cuts together.
+func (t Topology) LinksTo(svc string) []Link {
+	var ls []Link
+	for _, l := range t.Links {
+		if l.To == svc {
+			ls = append(ls, l)
+		}
+	}
+	return ls
+}
 
 // ServiceNames lists services in a stable order.
 func (t Topology) ServiceNames() []string {

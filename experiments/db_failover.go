@@ -26,9 +26,11 @@ func dbFailover(pause bool) Experiment {
 		Name:     "db-failover",
 		Title:    "Database primary goes down",
 		Scenario: 2,
-		Shows: "SIGKILL of the Patroni leader (Patroni and its whole postmaster tree) under a write/read mix. " +
-			"Unprotected (no retries, no idempotency, no Retry-After, reads on the primary): writes fail for " +
-			"the promotion window, requests pile up to the client timeout, reads fail too. Protected: reads " +
+		Shows: "SIGKILL of the Patroni leader (Patroni and its whole postmaster tree) and every link into its host " +
+			"blackholed, as when a machine dies, under a write/read mix. Unprotected (the app dials the database hosts " +
+			"itself, no timeouts, no retries, no idempotency, no Retry-After, reads on the primary): writes fail, " +
+			"requests pile up to the client timeout, reads fail too. Protected (writes through HAProxy, which follows " +
+			"Patroni's leader): reads " +
 			"keep flowing from the replica, writes get 503 + Retry-After and succeed on retry with the same " +
 			"Idempotency-Key, and an audit finds every acknowledged order exactly once; the old primary " +
 			"rejoins as a replica via pg_rewind.",
@@ -40,10 +42,11 @@ func dbFailover(pause bool) Experiment {
 			},
 			Policy: dbClientPolicy,
 		},
-		Mitigation: []string{"retry_after", "idempotency", "replica_reads", "db_timeouts"},
-		Phases:     Phases{Baseline: 20 * time.Second, Fault: 24 * time.Second, Recovery: 40 * time.Second},
-		Watch:      []string{"db_queries.primary", "db_queries.replica", "orders.created", "orders.replayed", "orders.failed"},
-		Gauges:     []string{"pool.primary.in_use", "in_flight"},
+		Mitigation:        []string{"db_proxy", "retry_after", "idempotency", "replica_reads", "db_timeouts", "client_retry"},
+		RunnerProtections: []string{"client_retry"},
+		Phases:            Phases{Baseline: 20 * time.Second, Fault: 24 * time.Second, Recovery: 40 * time.Second},
+		Watch:             []string{"db_queries.primary", "db_queries.replica", "orders.created", "orders.replayed", "orders.failed"},
+		Gauges:            []string{"pool.primary.in_use", "in_flight"},
 		Fault: func(e *Env) chaos.Fault {
 			f := &leaderFault{e: e, pause: pause}
 			e.fault = f
@@ -75,8 +78,8 @@ func dbFailover(pause bool) Experiment {
 	return x
 }
 
-func dbClientPolicy(v Variant) loadgen.Policy {
-	if v == Unprotected {
+func dbClientPolicy(e *Env) loadgen.Policy {
+	if !e.On("client_retry") {
 		return loadgen.Policy{Timeout: dbClientTimeout}
 	}
 	return loadgen.Policy{

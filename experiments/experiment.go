@@ -81,8 +81,9 @@ type Load struct {
 	// Ops returns the weighted op mix for a run; ops are built per run so
 	// they can close over the run's environment (e.g. a recorder).
 	Ops func(e *Env) []loadgen.Weighted
-	// Policy is the client policy per variant (retries, backoff, budget).
-	Policy func(v Variant) loadgen.Policy
+	// Policy is the client policy of a run (retries, backoff, budget);
+	// client-side mitigations read e.On.
+	Policy func(e *Env) loadgen.Policy
 }
 
 // Phases are full-scale durations; quick mode multiplies them by its scale.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
 )
 
@@ -50,6 +51,7 @@ type leaderFault struct {
 
 	mu        sync.Mutex
 	victim    string
+	cut       []chaos.Fault // the dead host's links, blackholed
 	injected  time.Time
 	promoted  time.Duration // 0 until the other node reports primary
 	stopWatch context.CancelFunc
@@ -79,6 +81,20 @@ func (f *leaderFault) Inject(ctx context.Context) error {
 	f.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	if !f.pause {
+		// A crashed host does not answer with RST the way a killed process
+		// on a live host does: every path into it goes silent.
+		for _, l := range f.e.Topology.LinksTo(v) {
+			c, err := chaos.Timeout(f.e.Toxi, l.Name, chaos.Both, 0)
+			if err == nil {
+				err = c.Inject(ctx)
+			}
+			f.cut = append(f.cut, c)
+			if err != nil {
+				return fmt.Errorf("blackholing %s: %w", l.Name, err)
+			}
+		}
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.stopWatch, f.watchDone = cancel, make(chan struct{})
@@ -123,6 +139,15 @@ func (f *leaderFault) Recover(ctx context.Context) error {
 	if v == "" {
 		return nil
 	}
+	for _, c := range f.cut {
+		if c == nil {
+			continue
+		}
+		if err := c.Recover(ctx); err != nil {
+			return fmt.Errorf("restoring links of %s: %w", v, err)
+		}
+	}
+	f.cut = nil
 	ctl := f.e.Stack.Controller()
 	if f.pause {
 		return ctl.Resume(ctx, v)

@@ -38,7 +38,7 @@ var redisCrash = Experiment{
 		Ops: func(e *Env) []loadgen.Weighted {
 			return []loadgen.Weighted{{Op: itemReads(e, 2500, 1), Weight: 1}}
 		},
-		Policy: func(Variant) loadgen.Policy { return loadgen.Policy{Timeout: redisClientTimout} },
+		Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: redisClientTimout} },
 	},
 	Mitigation:        []string{"l1_cache", "db_breaker", "db_timeouts", "cache_warm"},
 	RunnerProtections: []string{"cache_warm"},

@@ -219,7 +219,7 @@ func play(ctx context.Context, x Experiment, env *Env, r *Run, o Options) error 
 		OnSecond:    con.second,
 	}
 	if x.Load.Policy != nil {
-		plan.Policy = x.Load.Policy(env.Variant)
+		plan.Policy = x.Load.Policy(env)
 	}
 	start := time.Now()
 	r.Start = start

@@ -1,0 +1,125 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/whatif-lab/whatif/compose"
+)
+
+// controller implements compose.Controller on a local stack.
+type controller struct{ s *Stack }
+
+var _ compose.Controller = controller{}
+
+// service resolves svc for a Controller call.
+func (c controller) service(svc string) (*service, error) {
+	if c.s.ctx.Err() != nil {
+		return nil, fmt.Errorf("local: %s: stack is stopped", svc)
+	}
+	if svc == compose.SvcToxiproxy {
+		return nil, fmt.Errorf("local: toxiproxy is embedded in the runner; break its links with toxics instead")
+	}
+	sv, ok := c.s.svcs[svc]
+	if !ok {
+		if _, known := serviceDeps[svc]; known {
+			return nil, fmt.Errorf("local: service %q is not running in this stack (Config.Only)", svc)
+		}
+		return nil, fmt.Errorf("local: unknown service %q", svc)
+	}
+	return sv, nil
+}
+
+// opDeadline bounds a signal operation by ctx, at most 15 s.
+func opDeadline(ctx context.Context) time.Time {
+	d := time.Now().Add(15 * time.Second)
+	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+		return cd
+	}
+	return d
+}
+
+// Kill freezes the whole process tree of svc (for pg nodes: Patroni, the
+// re-parented postmaster and its setsid'd backends), SIGKILLs it and waits
+// until nothing of it runs.
+func (c controller) Kill(ctx context.Context, svc string) error {
+	sv, err := c.service(svc)
+	if err != nil {
+		return err
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	sel := sv.selectorLocked()
+	if err := killTree(sel, opDeadline(ctx)); err != nil {
+		return fmt.Errorf("local: kill %s: %w", svc, err)
+	}
+	if p := sv.proc; p != nil {
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return fmt.Errorf("local: kill %s: %w", svc, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Pause SIGSTOPs every process of svc, re-scanning until all are stopped.
+func (c controller) Pause(ctx context.Context, svc string) error {
+	sv, err := c.service(svc)
+	if err != nil {
+		return err
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if _, err := freeze(sv.selectorLocked(), opDeadline(ctx)); err != nil {
+		return fmt.Errorf("local: pause %s: %w", svc, err)
+	}
+	return nil
+}
+
+// Resume SIGCONTs every process of svc.
+func (c controller) Resume(ctx context.Context, svc string) error {
+	sv, err := c.service(svc)
+	if err != nil {
+		return err
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if _, err := signalAll(sv.selectorLocked(), syscall.SIGCONT); err != nil {
+		return fmt.Errorf("local: resume %s: %w", svc, err)
+	}
+	return nil
+}
+
+// Start relaunches svc if its main process is gone (a pg node: Patroni,
+// which restarts postgres and rejoins via pg_rewind by itself) and returns
+// once it is healthy (a pg node: leader, or replica streaming WAL). On a service that still runs it only resumes it (so
+// it is safe as a fault's Recover) and waits for health.
+func (c controller) Start(ctx context.Context, svc string) error {
+	sv, err := c.service(svc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.s.cfg.StartTimeout)
+	defer cancel()
+	stop := context.AfterFunc(c.s.ctx, cancel) // Stop aborts the wait
+	defer stop()
+
+	sv.mu.Lock()
+	if sv.proc != nil && !sv.proc.exited() {
+		_, _ = signalAll(sv.selectorLocked(), syscall.SIGCONT)
+	} else if err := c.s.launchLocked(sv); err != nil {
+		sv.mu.Unlock()
+		return c.s.failure(sv.name, err)
+	}
+	p := sv.proc
+	sv.mu.Unlock()
+
+	check := func(ctx context.Context) error { _, err := sv.health(ctx); return err }
+	if err := awaitHealthy(ctx, p, check); err != nil {
+		return c.s.failure(sv.name, fmt.Errorf("start: %w", err))
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package local
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// launchSpec is everything needed to (re)start one process of a service.
+type launchSpec struct {
+	Svc  string
+	Path string
+	Args []string
+	Dir  string   // working directory: the service directory inside RunDir
+	Env  []string // added to the runner's environment
+	AsPG bool     // run as the postgres OS user (Postgres, Patroni and PgBouncer refuse root)
+}
+
+// proc is one running child and the goroutine that waits for it.
+type proc struct {
+	ref  procRef
+	done chan struct{} // closed once the child has exited and been reaped
+	err  error         // Wait's result, valid after done
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// pgUser is the uid/gid of the postgres OS user.
+type pgUser struct{ UID, GID uint32 }
+
+func lookupPostgres() (pgUser, error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return pgUser{}, fmt.Errorf("postgres OS user: %w", err)
+	}
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return pgUser{}, err
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return pgUser{}, err
+	}
+	return pgUser{UID: uint32(uid), GID: uint32(gid)}, nil
+}
+
+// launch starts one child: its own process group, SIGKILL when the runner
+// thread dies (Go sets PR_SET_PDEATHSIG after switching credentials, so it
+// survives the switch to postgres), output appended to out, pid recorded in
+// pidDir so a watchdog or Reap can find it after a crash.
+func launch(spec launchSpec, out *os.File, pidDir string, pg *pgUser) (*proc, error) {
+	cmd := exec.Command(spec.Path, spec.Args...)
+	cmd.Dir = spec.Dir
+	cmd.Env = append(childEnv(), spec.Env...)
+	cmd.Stdin = nil
+	cmd.Stdout = out
+	cmd.Stderr = out
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if spec.AsPG {
+		if pg == nil {
+			return nil, fmt.Errorf("%s must run as postgres but that user is unknown", spec.Svc)
+		}
+		attr.Credential = &syscall.Credential{Uid: pg.UID, Gid: pg.GID}
+		cmd.Env = append(cmd.Env, "HOME="+spec.Dir, "USER=postgres", "LOGNAME=postgres")
+	}
+	cmd.SysProcAttr = attr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Svc, err)
+	}
+	p := &proc{done: make(chan struct{})}
+	p.ref.PID = cmd.Process.Pid
+	if info, ok := readProc(p.ref.PID); ok {
+		p.ref.Start = info.Start
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	if err := writePidFile(filepath.Join(pidDir, spec.Svc+".pid"), p.ref); err != nil {
+		_ = cmd.Process.Kill()
+		<-p.done
+		return nil, err
+	}
+	return p, nil
+}
+
+// childEnv is the runner's environment minus what must not leak into
+// services: the watchdog switch and a HOME/USER that belong to root.
+func childEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case watchdogEnv, "HOME", "USER", "LOGNAME", "PGHOST", "PGPORT", "PGDATA", "PGUSER", "PGDATABASE", "PGPASSFILE":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "LC_ALL=C.UTF-8", "LANG=C.UTF-8")
+}
+
+// writePidFile records "pid starttime" so that a later reaper never kills an
+// unrelated process that happens to reuse the pid.
+func writePidFile(path string, r procRef) error {
+	return os.WriteFile(path, fmt.Appendf(nil, "%d %d\n", r.PID, r.Start), 0o644)
+}
+
+// readPidFiles returns every process recorded in dir that still runs.
+func readPidFiles(dir string) []procRef {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []procRef
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".pid") {
+			continue
+		}
+		if r, ok := readPidFile(filepath.Join(dir, e.Name())); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// readPidFile returns the recorded process if it still runs.
+func readPidFile(path string) (procRef, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return procRef{}, false
+	}
+	var r procRef
+	if _, err := fmt.Sscan(string(b), &r.PID, &r.Start); err != nil {
+		return procRef{}, false
+	}
+	return r, r.alive()
+}
+
+// postmasterPID reads the first line of data_dir/postmaster.pid: Patroni's
+// postmaster is re-parented to PID 1, so this file is the only link to it.
+// The pid is only trusted if that process works in the data directory.
+func postmasterPID(dataDir string) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 1 {
+		return 0, false
+	}
+	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	if err != nil || filepath.Clean(cwd) != filepath.Clean(dataDir) {
+		return 0, false
+	}
+	return pid, true
+}
+
+// tailFile returns up to the last n lines of a file, for error messages.
+func tailFile(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	const max = 64 << 10
+	if st, err := f.Stat(); err == nil && st.Size() > max {
+		_, _ = f.Seek(st.Size()-max, io.SeekStart)
+	}
+	b, _ := io.ReadAll(f)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,146 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ownerFile marks a directory as a stack's RunDir and names the runner
+// process that owns it ("pid starttime"). Nothing is ever removed from a
+// directory without it, so a mistyped RunDir cannot wipe user data.
+const ownerFile = "whatif-owner"
+
+// DefaultStateRoot is where stacks keep their RunDir unless told otherwise.
+func DefaultStateRoot() string { return filepath.Join(os.TempDir(), "whatif") }
+
+// DefaultRunDir is the RunDir of the stack at base when Config.RunDir is empty.
+func DefaultRunDir(base int) string { return filepath.Join(DefaultStateRoot(), fmt.Sprint(base)) }
+
+func isStackDir(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, ownerFile))
+	return err == nil
+}
+
+// stackOwner returns the runner that owns dir if it still runs.
+func stackOwner(dir string) (procRef, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+	if err != nil {
+		return procRef{}, false
+	}
+	var r procRef
+	if _, err := fmt.Sscan(string(b), &r.PID, &r.Start); err != nil {
+		return procRef{}, false
+	}
+	return r, r.alive()
+}
+
+// Reap takes down leftovers of earlier runs. stateRoot is either one stack's
+// RunDir or a directory holding several (DefaultStateRoot()). For each stack
+// whose runner still lives (and is not this process) the runner gets
+// SIGTERM first, so it can Stop cleanly (or die, and its watchdog cleans);
+// after a grace period every remaining process of the stack is killed and
+// the RunDir removed.
+func Reap(stateRoot string) error {
+	dirs := []string{stateRoot}
+	if !isStackDir(stateRoot) {
+		ents, err := os.ReadDir(stateRoot)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		dirs = dirs[:0]
+		for _, e := range ents {
+			if d := filepath.Join(stateRoot, e.Name()); e.IsDir() && isStackDir(d) {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	var errs []error
+	for _, d := range dirs {
+		if owner, alive := stackOwner(d); alive && owner.PID != os.Getpid() {
+			_ = syscall.Kill(owner.PID, syscall.SIGTERM)
+			deadline := time.Now().Add(10 * time.Second)
+			for owner.alive() && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		if err := reapDir(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reapDir kills every process of the stack in dir and removes dir. It is
+// what Stop, the watchdog and Reap share.
+func reapDir(dir string) error {
+	if !isStackDir(dir) {
+		return nil
+	}
+	stack := stackSelector(dir)
+	withWatchdog := func(t procTable) []int {
+		roots := stack(t)
+		if r, ok := readPidFile(filepath.Join(dir, watchdogPidFile)); ok {
+			roots = append(roots, r.PID)
+		}
+		return roots
+	}
+	if err := killTree(withWatchdog, time.Now().Add(15*time.Second)); err != nil {
+		return fmt.Errorf("reap %s: %w", dir, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("reap %s: %w", dir, err)
+	}
+	return nil
+}
+
+// stackSelector finds every process of the stack in dir.
+func stackSelector(dir string) selector {
+	pidDir := filepath.Join(dir, "pids")
+	return func(t procTable) []int {
+		var roots []int
+		for _, r := range readPidFiles(pidDir) {
+			roots = append(roots, r.PID)
+		}
+		roots = append(roots, postgresRoots(t, dir)...)
+		return t.descendants(roots)
+	}
+}
+
+// postgresRoots finds the postmasters named by postmaster.pid files of data
+// directories at within/data or within/*/data, plus processes of the
+// postgres OS user whose working directory is inside within. Postgres
+// processes leave the ppid tree (re-parenting, setsid) but never their data
+// directory. Only postgres-owned processes match the directory rule, so a
+// user's shell sitting in RunDir is never killed.
+func postgresRoots(t procTable, within string) []int {
+	var roots []int
+	a, _ := filepath.Glob(filepath.Join(within, "data", "postmaster.pid"))
+	b, _ := filepath.Glob(filepath.Join(within, "*", "data", "postmaster.pid"))
+	for _, m := range append(a, b...) {
+		if pid, ok := postmasterPID(filepath.Dir(m)); ok {
+			roots = append(roots, pid)
+		}
+	}
+	pg, err := postgresUser()
+	if err != nil {
+		return roots
+	}
+	for _, pid := range t.cwdUnder(within) {
+		var st syscall.Stat_t
+		if err := syscall.Stat(fmt.Sprintf("/proc/%d", pid), &st); err == nil && st.Uid == pg.UID {
+			roots = append(roots, pid)
+		}
+	}
+	return roots
+}
+
+// postgresUser is looked up once per process.
+var postgresUser = sync.OnceValues(lookupPostgres)

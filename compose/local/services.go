@@ -1,0 +1,226 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/whatif-lab/whatif/compose"
+)
+
+// service is one supervised component of the stack.
+type service struct {
+	name  string
+	dir   string // working and data directory inside RunDir
+	spec  launchSpec
+	setup func() error // writes configs; run before the first launch
+	// health is the readiness check of Start and Controller.Start; detail
+	// describes the state (e.g. the Patroni role).
+	health func(ctx context.Context) (detail string, err error)
+
+	readyAfter time.Duration // from Start's call until healthy
+
+	mu      sync.Mutex // serialises Controller calls and launches
+	proc    *proc      // current main process (nil before the first launch)
+	started bool       // setup has run
+	ready   chan struct{}
+}
+
+// selector finds every process of the service: the main process and its
+// descendants, plus for postgres-run services the postmaster and any
+// postgres process working inside the service directory.
+func (sv *service) selector() selector {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	return sv.selectorLocked()
+}
+
+// selectorLocked is selector with sv.mu held.
+func (sv *service) selectorLocked() selector {
+	p := sv.proc
+	return func(t procTable) []int {
+		var roots []int
+		if p != nil && !p.exited() {
+			if info, ok := t[p.ref.PID]; ok && info.Start == p.ref.Start {
+				roots = append(roots, p.ref.PID)
+			}
+		}
+		if sv.spec.AsPG {
+			roots = append(roots, postgresRoots(t, sv.dir)...)
+		}
+		return t.descendants(roots)
+	}
+}
+
+// lookBin finds a Debian binary; root's PATH may miss /usr/sbin.
+func lookBin(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found in PATH or /usr/sbin (Debian package missing?)", name)
+}
+
+// writeOwned writes a config file; for postgres-run services the file
+// belongs to postgres so the service can read it.
+func writeOwned(path string, data []byte, pg *pgUser) error {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return err
+	}
+	if pg != nil {
+		return os.Chown(path, int(pg.UID), int(pg.GID))
+	}
+	return nil
+}
+
+// mkServiceDir creates a service directory, 0700 and owned by postgres for
+// postgres-run services (Postgres insists on that for its data dir).
+func mkServiceDir(dir string, pg *pgUser) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if pg != nil {
+		return os.Chown(dir, int(pg.UID), int(pg.GID))
+	}
+	return nil
+}
+
+// buildServices describes the selected services of cfg.
+func buildServices(cfg Config, names []string, pg *pgUser) (map[string]*service, error) {
+	topo := cfg.Topology
+	out := map[string]*service{}
+	for _, name := range names {
+		dir := filepath.Join(cfg.RunDir, name)
+		sv := &service{name: name, dir: dir, ready: make(chan struct{})}
+		sv.spec = launchSpec{Svc: name, Dir: dir}
+		var err error
+		switch name {
+		case compose.SvcEtcd:
+			main := addr(topo.Service(name).Port("main"))
+			sv.spec.Path, err = lookBin("etcd")
+			sv.spec.Args = etcdArgs(topo, dir)
+			sv.setup = func() error { return mkServiceDir(dir, nil) }
+			sv.health = func(ctx context.Context) (string, error) { return "", etcdHealthy(ctx, main) }
+
+		case compose.SvcPG0, compose.SvcPG1:
+			rest := addr(topo.Service(name).Port("rest"))
+			pgAddr := addr(topo.Service(name).Port("main"))
+			conf := filepath.Join(dir, "patroni.yml")
+			sv.spec.AsPG = true
+			sv.spec.Path, err = lookBin("patroni")
+			sv.spec.Args = []string{conf}
+			flock, ferr := lookBin("flock")
+			cp, cerr := lookBin("cp")
+			if err == nil {
+				err = errors.Join(ferr, cerr)
+			}
+			bootstrap := bootstrapCommand(flock, cp, cfg.RunDir, dir)
+			sv.setup = func() error {
+				if err := mkServiceDir(dir, pg); err != nil {
+					return err
+				}
+				b, err := patroniConfig(topo, name, dir, bootstrap, cfg.Patroni)
+				if err != nil {
+					return err
+				}
+				return writeOwned(conf, b, pg)
+			}
+			// Leader, or replica that streams. After a Kill, Patroni first
+			// reports "running" as a replica on the old timeline, then
+			// stops it for pg_rewind: "running" alone would be premature.
+			sv.health = func(ctx context.Context) (string, error) { return pgNodeHealthy(ctx, rest, pgAddr) }
+
+		case compose.SvcHAProxy:
+			ha := topo.Service(name)
+			conf := filepath.Join(dir, "haproxy.cfg")
+			sv.spec.Path, err = lookBin("haproxy")
+			sv.spec.Args = []string{"-db", "-f", conf}
+			sv.setup = func() error {
+				if err := mkServiceDir(dir, nil); err != nil {
+					return err
+				}
+				return writeOwned(conf, []byte(haproxyConfig(topo)), nil)
+			}
+			rests := map[string]string{}
+			for _, n := range []string{compose.SvcPG0, compose.SvcPG1} {
+				rests[n] = addr(topo.Service(n).Port("rest"))
+			}
+			sv.health = func(ctx context.Context) (string, error) {
+				return haproxyHealthy(ctx, ha, rests)
+			}
+
+		case compose.SvcPgBouncer:
+			main := addr(topo.Service(name).Port("main"))
+			conf := filepath.Join(dir, "pgbouncer.ini")
+			sv.spec.AsPG = true
+			sv.spec.Path, err = lookBin("pgbouncer")
+			sv.spec.Args = []string{conf}
+			sv.setup = func() error {
+				if err := mkServiceDir(dir, pg); err != nil {
+					return err
+				}
+				if err := writeOwned(filepath.Join(dir, "userlist.txt"), []byte(pgbouncerUsers), pg); err != nil {
+					return err
+				}
+				return writeOwned(conf, []byte(pgbouncerConfig(topo, dir)), pg)
+			}
+			sv.health = func(ctx context.Context) (string, error) {
+				var one int
+				return "", pgQuery(ctx, main, "SELECT 1", &one)
+			}
+
+		case compose.SvcRedis:
+			main := addr(topo.Service(name).Port("main"))
+			sv.spec.Path, err = lookBin("redis-server")
+			sv.spec.Args = redisArgs(topo, dir)
+			sv.setup = func() error { return mkServiceDir(dir, nil) }
+			sv.health = func(ctx context.Context) (string, error) { return "", redisPing(ctx, main) }
+
+		case compose.SvcBroker:
+			main := addr(topo.Service(name).Port("main"))
+			sv.spec.Path, err = ourBinary(cfg.BinDir, brokerBinary)
+			sv.spec.Args = brokerArgs(topo, dir)
+			sv.setup = func() error { return mkServiceDir(dir, nil) }
+			sv.health = func(ctx context.Context) (string, error) { return "", kafkaAPIVersions(ctx, main) }
+
+		case compose.SvcAPI:
+			main := addr(topo.Service(name).Port("main"))
+			sv.spec.Path, err = ourBinary(cfg.BinDir, apiBinary)
+			sv.spec.Args = apiArgs(topo, cfg.APIArgs)
+			sv.setup = func() error { return mkServiceDir(dir, nil) }
+			sv.health = func(ctx context.Context) (string, error) { return "", httpOK(ctx, "http://"+main+"/health") }
+
+		default:
+			return nil, fmt.Errorf("local: no recipe for service %q", name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("local: %s: %w", name, err)
+		}
+		out[name] = sv
+	}
+	return out, nil
+}
+
+// ourBinary locates one of the project's own binaries in BinDir.
+func ourBinary(binDir, name string) (string, error) {
+	if binDir == "" {
+		return "", fmt.Errorf("%s needs Config.BinDir (the directory holding %s, built by `make`)", name, name)
+	}
+	p := filepath.Join(binDir, name)
+	st, err := os.Stat(p)
+	if err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("%s is missing or not executable: build it first (make, or go build -o %s ./services/%s)",
+			p, p, map[string]string{apiBinary: "api", brokerBinary: "broker"}[name])
+	}
+	return p, nil
+}
