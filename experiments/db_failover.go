@@ -42,11 +42,14 @@ func dbFailover(pause bool) Experiment {
 			},
 			Policy: dbClientPolicy,
 		},
-		Mitigation:        []string{"db_proxy", "retry_after", "idempotency", "replica_reads", "db_timeouts", "client_retry"},
-		RunnerProtections: []string{"client_retry"},
-		Phases:            Phases{Baseline: 20 * time.Second, Fault: 24 * time.Second, Recovery: 40 * time.Second},
-		Watch:             []string{"db_queries.primary", "db_queries.replica", "orders.created", "orders.replayed", "orders.failed"},
-		Gauges:            []string{"pool.primary.in_use", "in_flight"},
+		Mitigation:        []string{"db_proxy", "retry_after", "idempotency", "replica_reads", "db_timeouts", "client_retry", "sync_replication"},
+		RunnerProtections: []string{"client_retry", "sync_replication"},
+		Prepare: func(ctx context.Context, e *Env) error {
+			return setSyncReplication(ctx, e.Topology, e.On("sync_replication"))
+		},
+		Phases: Phases{Baseline: 20 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
+		Watch:  []string{"db_queries.primary", "db_queries.replica", "orders.created", "orders.replayed", "orders.failed"},
+		Gauges: []string{"pool.primary.in_use", "in_flight"},
 		Fault: func(e *Env) chaos.Fault {
 			f := &leaderFault{e: e, pause: pause}
 			e.fault = f
@@ -54,9 +57,9 @@ func dbFailover(pause bool) Experiment {
 		},
 		Audit: auditOrders,
 		Cascade: []Check{
-			AtLeast("write error rate during the fault", ErrorRate(Faulted, "write"), 0.50, Percent),
+			AtLeast("write error rate during the fault", ErrorRateSettled(dbClientTimeout, "write"), 0.50, Percent),
 			AtLeast("write p99 during the fault (pile-up)", P99(Faulted, "write"), 0.9*dbClientTimeout.Seconds(), Seconds),
-			AtLeast("read error rate during the fault", ErrorRate(Faulted, "read"), 0.20, Percent),
+			AtLeast("read error rate during the fault", ErrorRateSettled(dbClientTimeout, "read"), 0.20, Percent),
 		},
 		Holds: []Check{
 			AtMost("read error rate during the fault", ErrorRate(Faulted, "read"), 0.01, Percent),
@@ -127,7 +130,7 @@ func auditOrders(ctx context.Context, e *Env, r *Run) error {
 	rejoined, took := awaitRejoin(ctx, e.Topology, f.victim, dbRejoinDeadline)
 	r.SetFact("old_primary_rejoined", boolf(rejoined))
 	if rejoined {
-		r.SetFact("rejoin_seconds", took.Seconds())
+		r.SetFact("rejoin_wait_after_run_seconds", took.Seconds())
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,4 +161,59 @@ func (f *leaderFault) promotionDelay() time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.promoted
+}
+
+// setSyncReplication switches Patroni's synchronous_mode through its REST
+// API (the cluster-wide dynamic config) and, when switching on, awaits a
+// synchronous standby: a commit is acknowledged only once the standby has
+// it, so promoting the standby loses no acknowledged write (RPO 0).
+func setSyncReplication(ctx context.Context, top compose.Topology, on bool) error {
+	lead, err := leader(ctx, top)
+	if err != nil {
+		return err
+	}
+	url := fmt.Sprintf("http://%s/config", compose.Addr(top.Service(lead).Port("rest")))
+	body := fmt.Sprintf(`{"synchronous_mode": %t}`, on)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPatch, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("patroni PATCH /config: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("patroni PATCH /config: %s", resp.Status)
+	}
+	want := http.StatusOK
+	if !on {
+		want = http.StatusServiceUnavailable
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		n := 0
+		for _, node := range pgNodes {
+			if node != lead && restStatus(ctx, top, node, "/sync") == want {
+				n++
+			}
+		}
+		if n == len(pgNodes)-1 {
+			return nil
+		}
+		if !wait(ctx, 200*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("patroni did not switch synchronous_mode to %t within 20s", on)
+}
+
+// restStatus is the status of OPTIONS path on a node's Patroni REST API.
+func restStatus(ctx context.Context, top compose.Topology, node, path string) int {
+	url := fmt.Sprintf("http://%s%s", compose.Addr(top.Service(node).Port("rest")), path)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodOptions, url, nil)
+	resp, err := (&http.Client{Timeout: 500 * time.Millisecond}).Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

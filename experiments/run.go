@@ -127,6 +127,16 @@ func runOne(ctx context.Context, x Experiment, st Stack, admin *apiAdmin, known 
 // prepare puts the system in the run's starting state: no toxic, every
 // service up, caches and breaker reset, protections set for the variant.
 func prepare(ctx context.Context, x Experiment, env *Env, known map[string]bool, broken []string, scale float64) error {
+	// Every service up and healthy (Start on a running service only waits
+	// for its health): a run never inherits the last run's broken cluster.
+	for _, svc := range env.Topology.ServiceNames() {
+		if svc == compose.SvcToxiproxy {
+			continue
+		}
+		if err := env.Stack.Controller().Start(ctx, svc); err != nil {
+			return fmt.Errorf("%s not healthy before the run: %w", svc, err)
+		}
+	}
 	if err := awaitQuiet(ctx, env.admin, quietWithin); err != nil {
 		return err
 	}

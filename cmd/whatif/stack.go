@@ -18,6 +18,7 @@ type stackFlags struct {
 	base   *int
 	kind   *string
 	binDir *string
+	logs   *string
 }
 
 func addStackFlags(fs *flag.FlagSet) *stackFlags {
@@ -25,6 +26,7 @@ func addStackFlags(fs *flag.FlagSet) *stackFlags {
 		base:   fs.Int("base", 15400, "first port of the stack; it uses [base, base+200)"),
 		kind:   fs.String("stack", "local", "local (processes) or compose (docker)"),
 		binDir: fs.String("bin-dir", "", "where whatif-api and whatif-broker live (default: beside this binary)"),
+		logs:   fs.String("logs", "", "also write every service's log lines to this file (the run dir is removed on stop)"),
 	}
 }
 
@@ -64,6 +66,7 @@ func (f *stackFlags) runDir() string { return filepath.Join(stateRoot(), fmt.Spr
 
 type runningStack struct {
 	stack *local.Stack
+	logs  *os.File
 }
 
 func (r *runningStack) close() {
@@ -71,6 +74,9 @@ func (r *runningStack) close() {
 	defer cancel()
 	if err := r.stack.Stop(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "whatif: stopping the stack:", err)
+	}
+	if r.logs != nil {
+		r.logs.Close()
 	}
 }
 
@@ -86,11 +92,22 @@ func (f *stackFlags) start(ctx context.Context, out io.Writer) (*runningStack, e
 	if err := local.Reap(f.runDir()); err != nil {
 		return nil, fmt.Errorf("removing leftovers of an earlier run: %w", err)
 	}
+	cfg := local.Config{Topology: f.topology(), RunDir: f.runDir(), BinDir: bin}
+	var logf *os.File
+	if *f.logs != "" {
+		if logf, err = os.Create(*f.logs); err != nil {
+			return nil, fmt.Errorf("--logs: %w", err)
+		}
+		cfg.Logs = logf
+	}
 	t0 := time.Now()
-	st, err := local.Start(ctx, local.Config{Topology: f.topology(), RunDir: f.runDir(), BinDir: bin})
+	st, err := local.Start(ctx, cfg)
 	if err != nil {
+		if logf != nil {
+			logf.Close()
+		}
 		return nil, fmt.Errorf("starting the local stack: %w", err)
 	}
 	fmt.Fprintf(out, "stack up in %.1fs (ports %d-%d, run dir %s)\n", time.Since(t0).Seconds(), *f.base, *f.base+compose.PortSpan-1, f.runDir())
-	return &runningStack{stack: st}, nil
+	return &runningStack{stack: st, logs: logf}, nil
 }

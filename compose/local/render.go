@@ -29,6 +29,11 @@ func etcdArgs(topo compose.Topology, dir string) []string {
 		"--initial-cluster", name + "=" + peer,
 		"--initial-cluster-state", "new",
 		"--initial-cluster-token", name,
+		// Patroni speaks the v2 API: its leader key is a TTL key updated
+		// with compare-and-swap on the owner's name. With the etcd3 client
+		// (Patroni 3.0.2) a leader frozen by SIGSTOP retook the lock after
+		// it woke up and the promoted node was rewound: acked writes lost.
+		"--enable-v2=true",
 		"--logger", "zap",
 		"--log-outputs", "stderr",
 	}
@@ -60,9 +65,8 @@ func patroniConfig(topo compose.Topology, node, nodeDir, bootstrap string, t Pat
 			"listen":          addr(svc.Port("rest")),
 			"connect_address": addr(svc.Port("rest")),
 		},
-		// etcd 3.4 serves v3 without extra flags; Patroni's etcd3 client
-		// speaks its JSON gateway. It dials the proxy, never etcd itself.
-		"etcd3": map[string]any{"host": topo.LinkAddr(compose.LinkPatroniEtcd)},
+		// v2 API (see etcdArgs); Patroni dials the proxy, never etcd itself.
+		"etcd": map[string]any{"host": topo.LinkAddr(compose.LinkPatroniEtcd)},
 		"bootstrap": map[string]any{
 			"dcs": map[string]any{
 				"ttl":                     t.TTL,

@@ -35,7 +35,7 @@ func TestRenderedPorts(t *testing.T) {
 				Listen         string `json:"listen"`
 				ConnectAddress string `json:"connect_address"`
 			} `json:"restapi"`
-			Etcd3      struct{ Host string } `json:"etcd3"`
+			Etcd       struct{ Host string } `json:"etcd"`
 			Postgresql struct {
 				Listen         string `json:"listen"`
 				ConnectAddress string `json:"connect_address"`
@@ -71,7 +71,7 @@ func TestRenderedPorts(t *testing.T) {
 		}{
 			{"patroni rest listen", p.Restapi.Listen, svc(compose.SvcPG0, "rest")},
 			{"patroni rest connect", p.Restapi.ConnectAddress, svc(compose.SvcPG0, "rest")},
-			{"patroni etcd via proxy", p.Etcd3.Host, link(compose.LinkPatroniEtcd)},
+			{"patroni etcd via proxy", p.Etcd.Host, link(compose.LinkPatroniEtcd)},
 			{"postgres listen", p.Postgresql.Listen, svc(compose.SvcPG0, "main")},
 			{"postgres connect via proxy", p.Postgresql.ConnectAddress, link(compose.LinkHAPG0)},
 			{"data dir", p.Postgresql.DataDir, "/run/x/pg0/data"},
