@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/whatif-lab/whatif/chaos"
-	"github.com/whatif-lab/whatif/compose"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
@@ -45,21 +43,15 @@ var redisCrash = Experiment{
 	Settings:          map[string]string{"breaker_cooldown": "30s"},
 	ScaledSettings:    []string{"breaker_cooldown"},
 	Phases:            Phases{Baseline: 20 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
-	Fault: func(e *Env) chaos.Fault {
-		return chaos.Kill(e.Stack.Controller(), compose.SvcRedis)
-	},
-	AfterRecover: func(ctx context.Context, e *Env) error {
-		if !e.On("cache_warm") {
-			return nil // the system reopens to a cold cache
-		}
-		_, err := e.admin.Warm(ctx, redisWarmTop, false)
-		return err
-	},
+	Fault:             newRedisRestart,
 	// Steady state before the fault: Redis (and L1, where on) hold the hot
 	// set, as after hours of traffic; a short baseline cannot get there.
 	Prepare: func(ctx context.Context, e *Env) error {
-		_, err := e.admin.Warm(ctx, redisWarmTop, true)
-		return err
+		// a fresh pool may hold a connection a failover check cut: retry
+		return retryFor(ctx, 10*time.Second, func() error {
+			_, err := e.admin.Warm(ctx, redisWarmTop, true)
+			return err
+		})
 	},
 	Watch:  []string{redisDB, "db_queries.total", "cache.l1_hits", "cache.redis_hits", "cache.redis_errors", "degraded"},
 	Gauges: []string{"breaker.state", "pool.primary.in_use"},

@@ -209,6 +209,20 @@ func awaitQuiet(ctx context.Context, a *apiAdmin, within time.Duration) error {
 	}
 }
 
+// retryFor calls f until it succeeds or the time is up; the last error wins.
+func retryFor(ctx context.Context, within time.Duration, f func() error) error {
+	deadline := time.Now().Add(within)
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		if !wait(ctx, 250*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+}
+
 func scaleDur(d time.Duration, s float64) time.Duration {
 	return time.Duration(float64(d) * s).Round(time.Millisecond)
 }

@@ -1,0 +1,100 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
+)
+
+// redisRestart is the seed's Redis recovery: restart the server, and with
+// cache_warm keep the application away from it (its link down) until an
+// operator's warming script has loaded the hottest keys — "warm first, then
+// re-enable traffic". Without cache_warm the app meets a cold cache.
+type redisRestart struct {
+	e    *Env
+	kill chaos.Fault
+}
+
+func newRedisRestart(e *Env) chaos.Fault {
+	return &redisRestart{e: e, kill: chaos.Kill(e.Stack.Controller(), compose.SvcRedis)}
+}
+
+func (f *redisRestart) Name() string { return "kill-redis" }
+
+func (f *redisRestart) Inject(ctx context.Context) error { return f.kill.Inject(ctx) }
+
+func (f *redisRestart) Recover(ctx context.Context) error {
+	if !f.e.On("cache_warm") {
+		return f.kill.Recover(ctx)
+	}
+	fence, err := chaos.Down(f.e.Toxi, compose.LinkRedis)
+	if err != nil {
+		return err
+	}
+	if err := fence.Inject(ctx); err != nil {
+		return err
+	}
+	// the link comes back whatever happens below
+	err = f.kill.Recover(ctx)
+	if err == nil {
+		err = warmRedis(ctx, f.e.Topology, redisWarmTop)
+	}
+	if rerr := fence.Recover(ctx); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// Redis layout the API reads: key item:<id>, value the payload, TTL base +
+// jitter as the API's defaults (60s + up to 30s).
+const (
+	warmTTL    = 60 * time.Second
+	warmJitter = 30 * time.Second
+	warmBatch  = 500
+)
+
+// warmRedis is the operator's warming script: ids 1..top (the hottest keys
+// under the zipf law, what L1 was covering) from the DB straight into Redis.
+func warmRedis(ctx context.Context, top compose.Topology, n int) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	dsn := fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable&connect_timeout=5",
+		compose.Addr(top.Service(compose.SvcHAProxy).Port("read")))
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("warm: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rdb := redis.NewClient(&redis.Options{Addr: compose.Addr(top.Service(compose.SvcRedis).Port("main")), MaxRetries: -1})
+	defer rdb.Close()
+	for lo := 1; lo <= n; lo += warmBatch {
+		rows, err := conn.Query(ctx, `SELECT id, payload FROM items WHERE id BETWEEN $1 AND $2`, lo, min(lo+warmBatch-1, n))
+		if err != nil {
+			return fmt.Errorf("warm: %w", err)
+		}
+		pipe := rdb.Pipeline()
+		for rows.Next() {
+			var id int64
+			var payload string
+			if err := rows.Scan(&id, &payload); err != nil {
+				rows.Close()
+				return fmt.Errorf("warm: %w", err)
+			}
+			pipe.Set(ctx, fmt.Sprintf("item:%d", id), payload, warmTTL+rand.N(warmJitter))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("warm: %w", err)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("warm: redis: %w", err)
+		}
+	}
+	return nil
+}
