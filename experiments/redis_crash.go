@@ -64,7 +64,7 @@ var redisCrash = Experiment{
 	},
 	Holds: []Check{
 		AtLeast("L1 share of reads during the fault",
-			Share(Faulted, []string{"cache.l1_hits", "cache.l1_stale"}, []string{"cache.l1_hits", "cache.l1_misses"}), 0.80, Percent),
+			Share(Faulted, []string{"cache.l1_hits", "cache.l1_stale"}, []string{"item_reads"}), 0.80, Percent),
 		AtMost("client error rate during the fault", ErrorRate(Faulted), 0.01, Percent),
 		AtMost("DB read demand during the fault / DB capacity", RatioOf(Rate(Faulted, redisDB), dbCapacity), 1, Ratio),
 		// a herd lasts seconds; a 3 s mean keeps per-second noise of a few

@@ -48,6 +48,7 @@ func (a *app) getItem(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	a.count.itemReads.Add(1)
 	ctx := r.Context()
 	l1On := a.prot.On(protL1Cache)
 	var stale string

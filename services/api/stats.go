@@ -14,6 +14,7 @@ type counters struct {
 	redisHits, redisMisses, redisErrors atomic.Int64
 	redisSetErrors                      atomic.Int64
 	degraded                            atomic.Int64
+	itemReads                           atomic.Int64 // valid GET /items requests, whichever layer answers
 	ordersCreated, ordersReplayed       atomic.Int64
 	ordersFailed                        atomic.Int64
 	inFlight                            atomic.Int64 // gauge: item and order requests being served
@@ -31,6 +32,7 @@ type statsJSON struct {
 	Pool       map[string]db.Stats `json:"pool"`
 	InFlight   int64               `json:"in_flight"`
 	Degraded   int64               `json:"degraded"`
+	ItemReads  int64               `json:"item_reads"`
 	Orders     orderStats          `json:"orders"`
 	L1Entries  int                 `json:"l1_entries"`
 	HeapBytes  uint64              `json:"heap_bytes"`
@@ -77,6 +79,7 @@ func (a *app) stats() statsJSON {
 		Breaker:   breakerStats{State: br.State.String(), Opens: br.Opens, Rejected: br.Rejected},
 		InFlight:  c.inFlight.Load(),
 		Degraded:  c.degraded.Load(),
+		ItemReads: c.itemReads.Load(),
 		Orders:    orderStats{Created: c.ordersCreated.Load(), Replayed: c.ordersReplayed.Load(), Failed: c.ordersFailed.Load()},
 		L1Entries: a.l1.Len(),
 		HeapBytes: heapBytes(),
