@@ -57,9 +57,9 @@ func dbFailover(pause bool) Experiment {
 		},
 		Audit: auditOrders,
 		Cascade: []Check{
-			AtLeast("write error rate during the fault", ErrorRateSettled(dbClientTimeout, "write"), 0.50, Percent),
+			AtLeast("write error rate until promotion", errorRateUntilPromotion("write"), 0.50, Percent),
 			AtLeast("write p99 during the fault (pile-up)", P99(Faulted, "write"), 0.9*dbClientTimeout.Seconds(), Seconds),
-			AtLeast("read error rate during the fault", ErrorRateSettled(dbClientTimeout, "read"), 0.20, Percent),
+			AtLeast("read error rate until promotion", errorRateUntilPromotion("read"), 0.20, Percent),
 		},
 		Holds: []Check{
 			AtMost("read error rate during the fault", ErrorRate(Faulted, "read"), 0.01, Percent),
@@ -89,6 +89,29 @@ func dbClientPolicy(e *Env) loadgen.Policy {
 		Timeout: dbClientTimeout, Retry: loadgen.RetryBackoff, MaxAttempts: 12,
 		BaseBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, Jitter: true,
 		HonourRetryAfter: true, Deadline: 20 * time.Second,
+	}
+}
+
+// errorRateUntilPromotion is the client's error rate for requests scheduled
+// between the fault and Patroni's promotion: the seed's write-unavailability
+// window. After it an unprotected app may find the new primary on its own
+// ("DNS updated"), so the whole fault phase would dilute the figure.
+func errorRateUntilPromotion(ops ...string) Measure {
+	return func(r *Run) (float64, error) {
+		p, err := r.Fact("promotion_seconds")
+		if err != nil {
+			return 0, err
+		}
+		from, _ := r.Window(Faulted)
+		to := (r.FaultAt + time.Duration(p*float64(time.Second))).Truncate(time.Second)
+		if to <= from || r.Timeline == nil {
+			return 0, fmt.Errorf("promotion after %.1fs leaves no whole second to judge", p)
+		}
+		s := r.Timeline.Window(from, to, ops...)
+		if s.Completed == 0 {
+			return 0, fmt.Errorf("no request completed before promotion")
+		}
+		return s.ErrorRate, nil
 	}
 }
 

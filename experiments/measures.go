@@ -15,25 +15,6 @@ func ErrorRate(p Phase, ops ...string) Measure {
 	}
 }
 
-// ErrorRateSettled is the error rate of requests scheduled in the fault
-// window whose whole client timeout also fell inside it: a request sent a
-// moment before recovery can succeed because of the recovery, and would
-// dilute a short window.
-func ErrorRateSettled(timeout time.Duration, ops ...string) Measure {
-	return func(r *Run) (float64, error) {
-		from, _ := r.Window(Faulted)
-		to := (r.RecoverAt - timeout).Truncate(time.Second)
-		if to <= from || r.Timeline == nil {
-			return 0, fmt.Errorf("fault window shorter than the client timeout %s", timeout)
-		}
-		s := r.Timeline.Window(from, to, ops...)
-		if s.Completed == 0 {
-			return 0, fmt.Errorf("no request completed in the settled fault window")
-		}
-		return s.ErrorRate, nil
-	}
-}
-
 // P99 is the client's 99th percentile latency in a phase, in seconds.
 func P99(p Phase, ops ...string) Measure {
 	return func(r *Run) (float64, error) {
