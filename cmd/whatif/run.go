@@ -24,6 +24,9 @@ func cmdRun(ctx context.Context, args []string) (int, error) {
 	if err != nil {
 		return 2, err
 	}
+	if err := sf.validate(); err != nil {
+		return 2, err
+	}
 	x, err := experiments.Lookup(name)
 	if err != nil {
 		return 2, err
