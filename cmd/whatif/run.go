@@ -27,6 +27,9 @@ func cmdRun(ctx context.Context, args []string) (int, error) {
 	if err := sf.validate(); err != nil {
 		return 2, err
 	}
+	if pid, up := sf.servePID(); up {
+		return 1, fmt.Errorf("a stack started by `whatif up` (pid %d) holds ports %d+; run with another --base or `whatif down --base %d` first", pid, *sf.base, *sf.base)
+	}
 	x, err := experiments.Lookup(name)
 	if err != nil {
 		return 2, err

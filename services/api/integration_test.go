@@ -531,11 +531,11 @@ func TestAdmin(t *testing.T) {
 
 	r := do(t, "PUT", a.base+"/admin/protections", `{"l1_cache":true,"bogus":true}`)
 	if r.code != 400 || !strings.Contains(string(r.body), "unknown protection(s) bogus") ||
-		!strings.Contains(string(r.body), `"valid":["db_breaker","db_timeouts","idempotency","l1_cache","replica_reads","retry_after","ttl_jitter"]`) {
+		!strings.Contains(string(r.body), `"valid":["db_breaker","db_proxy","db_timeouts","idempotency","l1_cache","replica_reads","retry_after","ttl_jitter"]`) {
 		t.Fatalf("unknown protection: %d %s", r.code, r.body)
 	}
 	r = do(t, "PUT", a.base+"/admin/protections", `{"l1_cache":true}`)
-	if m := r.json(t); r.code != 200 || len(m) != 7 || m["l1_cache"] != true || m["db_breaker"] != false {
+	if m := r.json(t); r.code != 200 || len(m) != 8 || m["l1_cache"] != true || m["db_breaker"] != false {
 		t.Fatalf("set protection: %d %s", r.code, r.body)
 	}
 
