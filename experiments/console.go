@@ -49,8 +49,9 @@ func (c *console) second(s loadgen.Second) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-20s %4ds %-8s offered %5.0f/s ok %5.0f/s (%5.1f%%) deg %4d drop %4d p99 %7.1fms",
-		c.name, s.Second, c.ph, t.Rate, t.Achieved, 100*(1-t.ErrorRate-t.DegradedRate), t.Degraded, t.Dropped, t.P99.Seconds()*1000)
+	// the second's requests may still be in flight: figures cover those done
+	fmt.Fprintf(&b, "%-20s %4ds %-8s offered %5.0f/s ok %5.0f/s err %5.1f%% deg %4d drop %4d p99 %7.1fms",
+		c.name, s.Second, c.ph, t.Rate, t.Achieved, 100*t.ErrorRate, t.Degraded, t.Dropped, t.P99.Seconds()*1000)
 	if c.prev != nil && c.last != nil && c.last.At > c.prev.At {
 		dt := (c.last.At - c.prev.At).Seconds()
 		for _, k := range c.watch {

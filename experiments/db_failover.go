@@ -36,9 +36,9 @@ func dbFailover(pause bool) Experiment {
 			"rejoins as a replica via pg_rewind.",
 		Load: Load{
 			Rate:        dbFailoverRate,
-			MaxInFlight: 512,
+			MaxInFlight: 2500, // peak rate x (timeout or retry deadline): open loop keeps sending
 			Ops: func(e *Env) []loadgen.Weighted {
-				return []loadgen.Weighted{{Op: orderWrites(e, 512), Weight: 1}, {Op: recentOrders(e, 512), Weight: 1}}
+				return []loadgen.Weighted{{Op: orderWrites(e), Weight: 1}, {Op: recentOrders(e), Weight: 1}}
 			},
 			Policy: dbClientPolicy,
 		},

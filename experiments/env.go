@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"net/http"
 	"sync"
 
 	"github.com/whatif-lab/whatif/chaos"
@@ -25,6 +26,7 @@ type Env struct {
 	Scale    float64 // time scale: 1 full, < 1 quick
 	Toxi     *chaos.Toxiproxy
 	Ledger   *Ledger
+	HTTP     *http.Client // the run's client: connections bounded like its workers
 	admin    *apiAdmin
 
 	fault any             // the run's fault, for audits that read what it measured

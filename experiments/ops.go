@@ -16,7 +16,7 @@ const (
 )
 
 // itemReads is GET /items/{zipf id}.
-func itemReads(e *Env, maxConns int, seed int64) loadgen.Op {
+func itemReads(e *Env, seed int64) loadgen.Op {
 	z, err := loadgen.NewZipf(itemCount, itemZipfS, seed)
 	if err != nil {
 		panic(err) // constants above are valid; this cannot happen
@@ -24,7 +24,7 @@ func itemReads(e *Env, maxConns int, seed int64) loadgen.Op {
 	return &loadgen.HTTPOp{
 		OpName: "read",
 		Method: http.MethodGet,
-		Client: loadgen.NewHTTPClient(maxConns),
+		Client: e.HTTP,
 		URL: func(uint64) (string, string) {
 			k := fmt.Sprint(z.Next())
 			return e.APIURL + "/items/" + k, k
@@ -34,12 +34,12 @@ func itemReads(e *Env, maxConns int, seed int64) loadgen.Op {
 
 // orderWrites is POST /orders with a unique Idempotency-Key per logical
 // request; retries reuse it, so the audit can find each order exactly once.
-func orderWrites(e *Env, maxConns int) loadgen.Op {
+func orderWrites(e *Env) loadgen.Op {
 	run := fmt.Sprintf("%s-%s-%d", e.Variant, e.Level, time.Now().UnixNano())
 	return &loadgen.HTTPOp{
 		OpName:   "write",
 		Method:   http.MethodPost,
-		Client:   loadgen.NewHTTPClient(maxConns),
+		Client:   e.HTTP,
 		KeepBody: true,
 		URL: func(seq uint64) (string, string) {
 			return e.APIURL + "/orders", fmt.Sprintf("%s-%d", run, seq)
@@ -54,11 +54,11 @@ func orderWrites(e *Env, maxConns int) loadgen.Op {
 }
 
 // recentOrders is GET /orders/recent: a DB read that no cache hides.
-func recentOrders(e *Env, maxConns int) loadgen.Op {
+func recentOrders(e *Env) loadgen.Op {
 	return &loadgen.HTTPOp{
 		OpName: "read",
 		Method: http.MethodGet,
-		Client: loadgen.NewHTTPClient(maxConns),
+		Client: e.HTTP,
 		URL:    func(uint64) (string, string) { return e.APIURL + "/orders/recent?n=5", "" },
 	}
 }

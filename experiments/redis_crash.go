@@ -34,7 +34,7 @@ var redisCrash = Experiment{
 		// an open-loop client keeps sending while the server piles up
 		MaxInFlight: 2500,
 		Ops: func(e *Env) []loadgen.Weighted {
-			return []loadgen.Weighted{{Op: itemReads(e, 2500, 1), Weight: 1}}
+			return []loadgen.Weighted{{Op: itemReads(e, 1), Weight: 1}}
 		},
 		Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: redisClientTimout} },
 	},

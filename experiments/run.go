@@ -99,7 +99,9 @@ func runOne(ctx context.Context, x Experiment, st Stack, admin *apiAdmin, known 
 	env := &Env{
 		Stack: st, Topology: st.Topology(), APIURL: admin.base, Variant: v, Level: lv, Scale: o.Scale,
 		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), admin: admin,
+		HTTP: loadgen.NewHTTPClient(x.Load.maxInFlight()),
 	}
+	defer env.HTTP.CloseIdleConnections() // the next run starts without this run's connections
 	if v == Protected {
 		r.Broken = o.Break
 	}
