@@ -27,7 +27,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	echo := startEcho(t)
-	srv, err := toxiserver.Start("127.0.0.1:0")
+	srv, err := toxiserver.Start("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func AnyOf(name string, cs ...Check) Check {
 			sub := c.Eval(r)
 			sep := ""
 			if i > 0 {
-				sep = " | "
+				sep = "; "
 			}
 			o.Measured += sep + sub.Check + " " + sub.Measured
 			o.Threshold += sep + sub.Threshold

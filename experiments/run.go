@@ -129,6 +129,9 @@ func runOne(ctx context.Context, x Experiment, st Stack, admin *apiAdmin, known 
 // prepare puts the system in the run's starting state: no toxic, every
 // service up, caches and breaker reset, protections set for the variant.
 func prepare(ctx context.Context, x Experiment, env *Env, known map[string]bool, broken []string, scale float64) error {
+	if err := env.Toxi.ResetAll(ctx); err != nil {
+		return fmt.Errorf("clearing toxics: %w", err)
+	}
 	// Every service up and healthy (Start on a running service only waits
 	// for its health): a run never inherits the last run's broken cluster.
 	for _, svc := range env.Topology.ServiceNames() {
@@ -141,9 +144,6 @@ func prepare(ctx context.Context, x Experiment, env *Env, known map[string]bool,
 	}
 	if err := awaitQuiet(ctx, env.admin, quietWithin); err != nil {
 		return err
-	}
-	if err := env.Toxi.ResetAll(ctx); err != nil {
-		return fmt.Errorf("clearing toxics: %w", err)
 	}
 	env.on = map[string]bool{}
 	for p := range known {

@@ -6,6 +6,7 @@ package toxiserver
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -33,14 +34,20 @@ type Server struct {
 }
 
 // Start serves the Toxiproxy API on addr ("127.0.0.1:0" picks a free port).
-// Proxies created through the API live until Close.
-func Start(addr string) (*Server, error) {
+// Proxies created through the API or AddProxy live until Close. Errors of
+// the proxies go to errLog as JSON lines; nil keeps them silent (library
+// code never logs on its own; the API reports through its replies).
+func Start(addr string, errLog io.Writer) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	// Silent: library code never logs; the API reports through its replies.
-	api := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
+	logger := zerolog.Nop()
+	if errLog != nil {
+		// error level: info and warn log every connection open and close
+		logger = zerolog.New(errLog).With().Timestamp().Logger().Level(zerolog.ErrorLevel)
+	}
+	api := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), logger)
 	s := &Server{
 		api:  api,
 		ln:   ln,
@@ -49,6 +56,11 @@ func Start(addr string) (*Server, error) {
 	}
 	go func() { s.done <- s.http.Serve(ln) }()
 	return s, nil
+}
+
+// AddProxy starts a proxy from listen to upstream (both host:port).
+func (s *Server) AddProxy(name, listen, upstream string) error {
+	return s.api.Collection.Add(toxiproxy.NewProxy(s.api, name, listen, upstream), true)
 }
 
 // Addr is the API's host:port.

@@ -15,7 +15,7 @@ import (
 
 // TestCloseStopsProxies: after Close, neither the API nor any proxy listens.
 func TestCloseStopsProxies(t *testing.T) {
-	s, err := toxiserver.Start("127.0.0.1:0")
+	s, err := toxiserver.Start("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

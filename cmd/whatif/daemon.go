@@ -33,12 +33,8 @@ func (f *stackFlags) serveLog() string {
 }
 
 func cmdUp(ctx context.Context, args []string) (int, error) {
-	fs := flag.NewFlagSet("up", flag.ContinueOnError)
-	sf := addStackFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2, err
-	}
-	if err := sf.validate(); err != nil {
+	sf, err := parseStackFlags("up", args)
+	if err != nil {
 		return 2, err
 	}
 	if pid, ok := sf.servePID(); ok {
@@ -86,9 +82,8 @@ func cmdUp(ctx context.Context, args []string) (int, error) {
 }
 
 func cmdServe(ctx context.Context, args []string) (int, error) {
-	fs := flag.NewFlagSet(serveCmd, flag.ContinueOnError)
-	sf := addStackFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	sf, err := parseStackFlags(serveCmd, args)
+	if err != nil {
 		return 2, err
 	}
 	st, err := sf.start(ctx, os.Stdout)
@@ -103,6 +98,20 @@ func cmdServe(ctx context.Context, args []string) (int, error) {
 	<-ctx.Done()
 	fmt.Println("stopping")
 	return 0, nil
+}
+
+// parseStackFlags parses a command that takes only the stack flags.
+func parseStackFlags(cmd string, args []string) (*stackFlags, error) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	sf := addStackFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%s: unexpected arguments: %s", cmd, strings.Join(fs.Args(), " "))
+	}
+	return sf, sf.validate()
 }
 
 // servePID is the pid of a live `_serve` for this base.
@@ -122,12 +131,8 @@ func (f *stackFlags) servePID() (int, bool) {
 }
 
 func cmdDown(ctx context.Context, args []string) (int, error) {
-	fs := flag.NewFlagSet("down", flag.ContinueOnError)
-	sf := addStackFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2, err
-	}
-	if err := sf.validate(); err != nil {
+	sf, err := parseStackFlags("down", args)
+	if err != nil {
 		return 2, err
 	}
 	if pid, ok := sf.servePID(); ok {
@@ -141,6 +146,7 @@ func cmdDown(ctx context.Context, args []string) (int, error) {
 		}
 	}
 	os.Remove(sf.pidFile())
+	os.Remove(sf.serveLog())
 	// whatever a crashed runner or server left: processes, data, run folder
 	if err := local.Reap(sf.runDir()); err != nil {
 		return 1, err
@@ -150,12 +156,8 @@ func cmdDown(ctx context.Context, args []string) (int, error) {
 }
 
 func cmdStatus(ctx context.Context, args []string) (int, error) {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	sf := addStackFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2, err
-	}
-	if err := sf.validate(); err != nil {
+	sf, err := parseStackFlags("status", args)
+	if err != nil {
 		return 2, err
 	}
 	pid, up := sf.servePID()

@@ -53,7 +53,7 @@ type proxied struct {
 // beforehand races with everything else on the machine).
 func startProxy(t *testing.T) proxied {
 	t.Helper()
-	srv, err := toxiserver.Start("127.0.0.1:0")
+	srv, err := toxiserver.Start("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
