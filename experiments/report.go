@@ -165,7 +165,6 @@ type junitSuite struct {
 	Name     string      `xml:"name,attr"`
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
 	Time     float64     `xml:"time,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
@@ -174,7 +173,6 @@ type junitCase struct {
 	Class   string    `xml:"classname,attr"`
 	Name    string    `xml:"name,attr"`
 	Failure *junitMsg `xml:"failure,omitempty"`
-	Skipped *junitMsg `xml:"skipped,omitempty"`
 }
 
 type junitMsg struct {
