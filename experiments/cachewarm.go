@@ -59,14 +59,19 @@ const (
 	warmBatch  = 500
 )
 
+// operatorConn connects to Postgres through one of HAProxy's ports ("main"
+// = leader, "read" = replica), the way an operator's script would.
+func operatorConn(ctx context.Context, top compose.Topology, port string) (*pgx.Conn, error) {
+	return pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable&connect_timeout=5",
+		compose.Addr(top.Service(compose.SvcHAProxy).Port(port))))
+}
+
 // warmRedis is the operator's warming script: ids 1..top (the hottest keys
 // under the zipf law, what L1 was covering) from the DB straight into Redis.
 func warmRedis(ctx context.Context, top compose.Topology, n int) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	dsn := fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable&connect_timeout=5",
-		compose.Addr(top.Service(compose.SvcHAProxy).Port("read")))
-	conn, err := pgx.Connect(ctx, dsn)
+	conn, err := operatorConn(ctx, top, "read")
 	if err != nil {
 		return fmt.Errorf("warm: %w", err)
 	}

@@ -63,9 +63,7 @@ type Unit func(float64) string
 var (
 	Ratio   Unit = func(v float64) string { return fmt.Sprintf("%.2fx", v) }
 	Percent Unit = func(v float64) string { return fmt.Sprintf("%.2f%%", v*100) }
-	PerSec  Unit = func(v float64) string { return fmt.Sprintf("%.1f/s", v) }
 	Seconds Unit = func(v float64) string { return fmt.Sprintf("%.2fs", v) }
-	Millis  Unit = func(v float64) string { return fmt.Sprintf("%.1fms", v*1000) }
 	Count   Unit = func(v float64) string { return fmt.Sprintf("%.0f", v) }
 )
 

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
 	"github.com/whatif-lab/whatif/loadgen"
@@ -194,11 +193,9 @@ func countOrders(ctx context.Context, top compose.Topology, acked []loadgen.Resu
 	if len(acked) == 0 {
 		return 0, 0, nil
 	}
-	dsn := fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable&connect_timeout=5",
-		compose.Addr(top.Service(compose.SvcHAProxy).Port("main")))
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(cctx, dsn)
+	conn, err := operatorConn(cctx, top, "main")
 	if err != nil {
 		return 0, 0, fmt.Errorf("audit connect: %w", err)
 	}

@@ -54,18 +54,16 @@ func (e *Env) SetFact(name string, v float64) {
 type Ledger struct {
 	mu    sync.Mutex
 	acked map[string][]loadgen.Result // op -> OK results
-	tried map[string]int              // op -> logical requests completed
 }
 
 func newLedger() *Ledger {
-	return &Ledger{acked: map[string][]loadgen.Result{}, tried: map[string]int{}}
+	return &Ledger{acked: map[string][]loadgen.Result{}}
 }
 
 // observe records one finished logical request; called from load workers.
 func (l *Ledger) observe(res loadgen.Result) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.tried[res.Op]++
 	if res.OK() {
 		l.acked[res.Op] = append(l.acked[res.Op], res)
 	}

@@ -98,25 +98,6 @@ func (r *Run) CounterRateBetween(from, to time.Duration, key string) (float64, e
 	return (vb - va) / (b.At - a.At).Seconds(), nil
 }
 
-// CounterRates is CounterRate per sample interval within a phase, for
-// checks about peaks (e.g. a thundering herd right after recovery).
-func (r *Run) CounterRates(p Phase, key string) []float64 {
-	from, to := r.Window(p)
-	var out []float64
-	var prev *Sample
-	for i := range r.Samples {
-		s := &r.Samples[i]
-		if s.At < from-time.Second/2 || s.At > to+time.Second/2 {
-			continue
-		}
-		if prev != nil && s.At > prev.At {
-			out = append(out, (s.Values[key]-prev.Values[key])/(s.At-prev.At).Seconds())
-		}
-		prev = s
-	}
-	return out
-}
-
 // sampleAt is the sample nearest to t (within half a second).
 func (r *Run) sampleAt(t time.Duration) (Sample, bool) {
 	i := sort.Search(len(r.Samples), func(i int) bool { return r.Samples[i].At >= t })

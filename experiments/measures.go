@@ -55,21 +55,6 @@ func RateAfterRecovery(key string, d time.Duration) Measure {
 	}
 }
 
-// PeakRate is the highest per-second rate of an API counter in a phase.
-func PeakRate(p Phase, key string) Measure {
-	return func(r *Run) (float64, error) {
-		rs := r.CounterRates(p, key)
-		if len(rs) == 0 {
-			return 0, fmt.Errorf("no %s samples in the %s window", key, p)
-		}
-		m := rs[0]
-		for _, v := range rs[1:] {
-			m = max(m, v)
-		}
-		return m, nil
-	}
-}
-
 // Share is the fraction sum(parts)/sum(total) of API counter increases in a phase.
 func Share(p Phase, parts []string, total []string) Measure {
 	sum := func(r *Run, keys []string) (float64, error) {

@@ -18,16 +18,11 @@ var pgNodes = []string{compose.SvcPG0, compose.SvcPG1}
 // patroniRole asks a node's Patroni REST API whether it is the leader
 // (OPTIONS /primary = 200) or a running replica (OPTIONS /replica = 200).
 func patroniRole(ctx context.Context, top compose.Topology, node string) string {
-	hc := &http.Client{Timeout: 500 * time.Millisecond}
-	url := fmt.Sprintf("http://%s", compose.Addr(top.Service(node).Port("rest")))
 	for _, role := range []string{"primary", "replica"} {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodOptions, url+"/"+role, nil)
-		resp, err := hc.Do(req)
-		if err != nil {
+		switch restStatus(ctx, top, node, "/"+role) {
+		case 0:
 			return "down"
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
+		case http.StatusOK:
 			return role
 		}
 	}

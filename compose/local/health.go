@@ -264,16 +264,26 @@ func haproxyHealthy(ctx context.Context, ha compose.Service, rests map[string]st
 	return detail, nil
 }
 
-func redisPing(ctx context.Context, hostport string) error {
+// dialDeadline connects and carries ctx's deadline onto the connection, so
+// a server that accepts but never answers cannot hang a health check.
+func dialDeadline(ctx context.Context, hostport string) (net.Conn, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", hostport)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	return conn, nil
+}
+
+func redisPing(ctx context.Context, hostport string) error {
+	conn, err := dialDeadline(ctx, hostport)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
 	if _, err := io.WriteString(conn, "*1\r\n$4\r\nPING\r\n"); err != nil {
 		return err
 	}
@@ -290,15 +300,11 @@ func redisPing(ctx context.Context, hostport string) error {
 // kafkaAPIVersions sends an ApiVersions v0 request and checks the reply's
 // correlation id and error code: proof that a Kafka protocol server answers.
 func kafkaAPIVersions(ctx context.Context, hostport string) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", hostport)
+	conn, err := dialDeadline(ctx, hostport)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
 	const corr = 0x77686174
 	clientID := "whatif-health"
 	// size | api_key=18 | api_version=0 | correlation_id | client_id (int16 len + bytes)

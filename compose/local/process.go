@@ -80,15 +80,7 @@ func launch(spec launchSpec, out *os.File, pidDir string, pg *pgUser) (*proc, er
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Svc, err)
 	}
-	p := &proc{done: make(chan struct{})}
-	p.ref.PID = cmd.Process.Pid
-	if info, ok := readProc(p.ref.PID); ok {
-		p.ref.Start = info.Start
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
+	p := track(cmd)
 	if err := writePidFile(filepath.Join(pidDir, spec.Svc+".pid"), p.ref); err != nil {
 		_ = cmd.Process.Kill()
 		<-p.done
@@ -134,6 +126,21 @@ func readPidFiles(dir string) []procRef {
 		}
 	}
 	return out
+}
+
+// track records a started command (pid and start time, so a reused pid is
+// never mistaken for it) and reaps it in the background.
+func track(cmd *exec.Cmd) *proc {
+	p := &proc{done: make(chan struct{})}
+	p.ref.PID = cmd.Process.Pid
+	if info, ok := readProc(p.ref.PID); ok {
+		p.ref.Start = info.Start
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p
 }
 
 // readPidFile returns the recorded process if it still runs.

@@ -27,17 +27,7 @@ func isStackDir(dir string) bool {
 }
 
 // stackOwner returns the runner that owns dir if it still runs.
-func stackOwner(dir string) (procRef, bool) {
-	b, err := os.ReadFile(filepath.Join(dir, ownerFile))
-	if err != nil {
-		return procRef{}, false
-	}
-	var r procRef
-	if _, err := fmt.Sscan(string(b), &r.PID, &r.Start); err != nil {
-		return procRef{}, false
-	}
-	return r, r.alive()
-}
+func stackOwner(dir string) (procRef, bool) { return readPidFile(filepath.Join(dir, ownerFile)) }
 
 // Reap takes down leftovers of earlier runs. stateRoot is either one stack's
 // RunDir or a directory holding several (DefaultStateRoot()). For each stack

@@ -74,15 +74,7 @@ func startWatchdog(runDir string, log *os.File) (*watchdog, error) {
 		w.Close()
 		return nil, fmt.Errorf("start watchdog: %w", err)
 	}
-	p := &proc{done: make(chan struct{})}
-	p.ref.PID = cmd.Process.Pid
-	if info, ok := readProc(p.ref.PID); ok {
-		p.ref.Start = info.Start
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
+	p := track(cmd)
 	if err := writePidFile(filepath.Join(runDir, watchdogPidFile), p.ref); err != nil {
 		w.Close()
 		<-p.done
