@@ -44,7 +44,7 @@ unit:
 
 # Integration tests: real Postgres/Patroni/etcd/HAProxy/PgBouncer/Redis processes.
 integration: build
-	WHATIF_BIN_DIR=$(BIN) $(GO) test -count=1 -timeout 30m ./compose/... ./services/... ./chaos/... ./cmd/...
+	WHATIF_BIN_DIR=$(BIN) $(GO) test -count=1 -timeout 30m ./compose/... ./services/... ./cmd/...
 
 # Every registered experiment of the foundation, quick time scale, full matrix.
 experiments-quick: build
