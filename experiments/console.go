@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/whatif-lab/whatif/loadgen"
 )
@@ -46,6 +47,9 @@ func (c *console) second(s loadgen.Second) {
 		return
 	}
 	t := s.All
+	if t.To-t.From < time.Second {
+		return // the run was stopped inside this second: its per-second figures would be extrapolated
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var b strings.Builder

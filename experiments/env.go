@@ -1,8 +1,10 @@
 package experiments
 
 import (
+	"math"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
@@ -34,6 +36,20 @@ type Env struct {
 
 	factsMu sync.Mutex
 	facts   map[string]float64
+
+	offered atomic.Uint64 // math.Float64bits of an offered-rate override; 0 = the run's rate
+}
+
+// setOffered overrides the offered load (req/s) from now on; 0 restores
+// the run's own rate. Traffic faults (a spike) use it.
+func (e *Env) setOffered(rate float64) { e.offered.Store(math.Float64bits(rate)) }
+
+// offeredRate is the load the client offers now.
+func (e *Env) offeredRate(runRate float64) float64 {
+	if v := math.Float64frombits(e.offered.Load()); v > 0 {
+		return v
+	}
+	return runRate
 }
 
 // On says whether a protection (API or runner side) is on in this run.

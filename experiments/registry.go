@@ -11,6 +11,7 @@ var registry = []Experiment{
 	redisCrash,
 	dbFailover(false),
 	dbFailover(true),
+	retryStorm,
 }
 
 // All returns the registered experiments in registry order.

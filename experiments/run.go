@@ -236,7 +236,7 @@ func play(ctx context.Context, x Experiment, env *Env, r *Run, o Options) error 
 	defer stopLoad()
 	con := newConsole(o.Console, r, x)
 	plan := loadgen.Plan{
-		Rate:        func(time.Duration) float64 { return r.Rate },
+		Rate:        func(time.Duration) float64 { return env.offeredRate(r.Rate) },
 		Duration:    24 * time.Hour, // stopped by the runner once the recovery window has been observed
 		MaxInFlight: x.Load.maxInFlight(),
 		Mix:         x.Load.Ops(env),

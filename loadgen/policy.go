@@ -41,7 +41,7 @@ type Policy struct {
 	MaxAttempts int // including the first; required (>= 1) when Retry != RetryNone, ignored otherwise
 	BaseBackoff time.Duration
 	MaxBackoff  time.Duration // 0 = uncapped (MaxAttempts still bounds it)
-	Jitter      bool          // full jitter: wait uniformly in [0, backoff]
+	Jitter      bool          // full jitter: wait uniformly in [0, backoff]; a honoured Retry-After RA becomes [RA, 1.5 RA]
 	// HonourRetryAfter makes a server's Retry-After a lower bound on the wait.
 	HonourRetryAfter bool
 	// RetryBudget caps retries at this fraction of first attempts over a
@@ -122,6 +122,11 @@ func (p Policy) backoff(n int, retryAfter time.Duration) time.Duration {
 	}
 	if p.HonourRetryAfter && retryAfter > d {
 		d = retryAfter
+		if p.Jitter {
+			// Every client shed in the same second got the same Retry-After:
+			// spread their retries over the next half of it, never earlier.
+			d += time.Duration(rand.Int64N(int64(retryAfter/2) + 1))
+		}
 	}
 	return d
 }

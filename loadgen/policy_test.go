@@ -80,6 +80,21 @@ func TestPolicyBackoff(t *testing.T) {
 	}
 }
 
+func TestPolicyJitterSpreadsRetryAfter(t *testing.T) {
+	p := Policy{Retry: RetryBackoff, MaxAttempts: 3, BaseBackoff: time.Millisecond, Jitter: true, HonourRetryAfter: true}
+	seen := map[time.Duration]bool{}
+	for range 200 {
+		d := p.backoff(1, time.Second)
+		if d < time.Second || d > 1500*time.Millisecond {
+			t.Fatalf("backoff %v outside [1s, 1.5s]", d)
+		}
+		seen[d.Truncate(100*time.Millisecond)] = true
+	}
+	if len(seen) < 4 {
+		t.Fatalf("200 jittered waits fell into only %d of the five 100ms slots: not spread", len(seen))
+	}
+}
+
 func TestPolicyFullJitterStaysInRange(t *testing.T) {
 	p := Policy{Retry: RetryBackoff, MaxAttempts: 5, BaseBackoff: time.Millisecond, MaxBackoff: 8 * time.Millisecond, Jitter: true}
 	for attempt := 1; attempt <= 5; attempt++ {

@@ -26,6 +26,9 @@ type app struct {
 	replica  *db.Pool // nil without --pg-replica
 	direct   *db.Pool // nil without --pg-direct
 	breaker  *breaker.Breaker
+	shed     shedder
+	self     string       // http://<listen address>: the BFF calls /quote here
+	internal *http.Client // the BFF's client for /quote
 	count    counters
 	token    string
 	reg      *prometheus.Registry
@@ -122,6 +125,8 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /items/{id}", a.track(a.getItem))
 	mux.Handle("POST /orders", a.track(a.postOrder))
 	mux.Handle("GET /orders/recent", a.track(a.recentOrders))
+	mux.Handle("GET /quote/{id}", a.track(a.getQuote))
+	mux.Handle("GET /bff/quote/{id}", a.track(a.bffQuote))
 	mux.Handle("GET /metrics", metrics.Handler(a.reg))
 
 	adm := http.NewServeMux()

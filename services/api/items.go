@@ -13,6 +13,7 @@ import (
 
 	"github.com/whatif-lab/whatif/services/internal/breaker"
 	"github.com/whatif-lab/whatif/services/internal/cache"
+	"github.com/whatif-lab/whatif/services/internal/db"
 	"github.com/whatif-lab/whatif/services/internal/httpx"
 )
 
@@ -127,9 +128,18 @@ func (a *app) readItem(ctx context.Context, id int64) (payload string, found boo
 			return "", false, errBreakerOpen
 		}
 	}
-	cost := a.settings.get(knobQueryCost)
 	start := time.Now()
-	err = a.readPool().Do(ctx, a.limits(), func(ctx context.Context, c *pgx.Conn) error {
+	payload, found, err = a.queryItem(ctx, a.readPool(), a.limits(), id)
+	if useBreaker {
+		a.breaker.Done(ticket, outcome(ctx, err), time.Since(start))
+	}
+	return payload, found, err
+}
+
+// queryItem runs the item query, which costs query_cost, on pool.
+func (a *app) queryItem(ctx context.Context, pool *db.Pool, lim db.Limits, id int64) (payload string, found bool, err error) {
+	cost := a.settings.get(knobQueryCost)
+	err = pool.Do(ctx, lim, func(ctx context.Context, c *pgx.Conn) error {
 		var gotID *int64
 		var p *string
 		if err := c.QueryRow(ctx, itemQuery, id, cost.Seconds()).Scan(&gotID, &p); err != nil {
@@ -140,9 +150,6 @@ func (a *app) readItem(ctx context.Context, id int64) (payload string, found boo
 		}
 		return nil
 	})
-	if useBreaker {
-		a.breaker.Done(ticket, outcome(ctx, err), time.Since(start))
-	}
 	return payload, found, err
 }
 

@@ -8,19 +8,22 @@ import (
 
 // The api's protections, named after the seed's preventions.
 const (
-	protL1Cache      = "l1_cache"      // in-process cache in front of Redis, serves stale when all else fails
-	protDBBreaker    = "db_breaker"    // circuit breaker on item reads, degraded answer when open
-	protTTLJitter    = "ttl_jitter"    // Redis TTL = base + rand(0, jitter)
-	protRetryAfter   = "retry_after"   // DB failure on orders -> 503 + Retry-After instead of 500
-	protIdempotency  = "idempotency"   // Idempotency-Key required and enforced on POST /orders
-	protReplicaReads = "replica_reads" // reads go to the replica pool when one is configured
-	protDBTimeouts   = "db_timeouts"   // acquire timeout, statement_timeout, 1s connect timeout
-	protDBProxy      = "db_proxy"      // writes go through the failover-aware proxy (HAProxy); off: straight to the hosts (--pg-direct)
+	protL1Cache         = "l1_cache"          // in-process cache in front of Redis, serves stale when all else fails
+	protDBBreaker       = "db_breaker"        // circuit breaker on item reads, degraded answer when open
+	protTTLJitter       = "ttl_jitter"        // Redis TTL = base + rand(0, jitter)
+	protRetryAfter      = "retry_after"       // 503 + Retry-After: on shed quotes, and instead of 500 on failed orders
+	protIdempotency     = "idempotency"       // Idempotency-Key required and enforced on POST /orders
+	protReplicaReads    = "replica_reads"     // reads go to the replica pool when one is configured
+	protDBTimeouts      = "db_timeouts"       // acquire timeout, statement_timeout, 1s connect timeout
+	protDBProxy         = "db_proxy"          // writes go through the failover-aware proxy (HAProxy); off: straight to the hosts (--pg-direct)
+	protShedEarly       = "shed_early"        // /quote sheds once its queue exceeds shed_wait; off: only past shed_wait_late
+	protInternalNoRetry = "internal_no_retry" // the BFF makes one call bound to its caller and bubbles 503 + Retry-After up
 )
 
 var protectionNames = []string{
 	protL1Cache, protDBBreaker, protTTLJitter, protRetryAfter,
 	protIdempotency, protReplicaReads, protDBTimeouts, protDBProxy,
+	protShedEarly, protInternalNoRetry,
 }
 
 func joinNames() string { return strings.Join(protectionNames, ",") }

@@ -29,6 +29,8 @@ const (
 	knobL1TTL           = "l1_ttl"
 	knobBreakerCooldown = "breaker_cooldown"
 	knobRetryAfter      = "retry_after"
+	knobShedWait        = "shed_wait"
+	knobShedWaitLate    = "shed_wait_late"
 )
 
 var knobs = []knob{
@@ -44,6 +46,10 @@ var knobs = []knob{
 		help: "circuit breaker open -> half-open after this"},
 	{name: knobRetryAfter, flag: "retry-after", def: time.Second, lo: time.Second, hi: time.Hour, whole: true,
 		help: "Retry-After sent with 503 when retry_after is on (whole seconds)"},
+	{name: knobShedWait, flag: "shed-wait", def: 250 * time.Millisecond, lo: 0, hi: time.Minute,
+		help: "with shed_early on, /quote sheds once its queue would take longer than this to drain"},
+	{name: knobShedWaitLate, flag: "shed-wait-late", def: 2 * time.Second, lo: 0, hi: time.Hour,
+		help: "with shed_early off, /quote sheds only once its queue would take longer than this to drain"},
 }
 
 func (k knob) check(name string, d time.Duration) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -47,6 +48,9 @@ func newApp(f flags) (*app, error) {
 			return nil, err
 		}
 	}
+	// The BFF's connections to /quote: enough idle ones that a burst does
+	// not become a storm of new TCP connections.
+	a.internal = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, IdleConnTimeout: 90 * time.Second}}
 	a.registerMetrics()
 	return a, nil
 }

@@ -10,14 +10,16 @@ import (
 // counters are monotonic; the experiment runner samples /admin/stats and
 // differences them per second, so nothing ever resets them.
 type counters struct {
-	l1Hits, l1Stale, l1Misses           atomic.Int64
-	redisHits, redisMisses, redisErrors atomic.Int64
-	redisSetErrors                      atomic.Int64
-	degraded                            atomic.Int64
-	itemReads                           atomic.Int64 // valid GET /items requests, whichever layer answers
-	ordersCreated, ordersReplayed       atomic.Int64
-	ordersFailed                        atomic.Int64
-	inFlight                            atomic.Int64 // gauge: item and order requests being served
+	l1Hits, l1Stale, l1Misses             atomic.Int64
+	redisHits, redisMisses, redisErrors   atomic.Int64
+	redisSetErrors                        atomic.Int64
+	degraded                              atomic.Int64
+	itemReads                             atomic.Int64 // valid GET /items requests, whichever layer answers
+	ordersCreated, ordersReplayed         atomic.Int64
+	ordersFailed                          atomic.Int64
+	inFlight                              atomic.Int64 // gauge: item and order requests being served
+	quoteRequests, quoteShed, quoteServed atomic.Int64 // GET /quote: arrivals, shed (503), answered from the DB
+	bffRequests, bffUpstream, bffWasted   atomic.Int64 // GET /bff/quote: requests, calls to /quote, quotes served after the caller left
 }
 
 // statsJSON is the shape of GET /admin/stats.
@@ -34,6 +36,8 @@ type statsJSON struct {
 	Degraded   int64               `json:"degraded"`
 	ItemReads  int64               `json:"item_reads"`
 	Orders     orderStats          `json:"orders"`
+	Quote      quoteStats          `json:"quote"`
+	BFF        bffStats            `json:"bff"`
 	L1Entries  int                 `json:"l1_entries"`
 	HeapBytes  uint64              `json:"heap_bytes"`
 	// Settings in seconds ("query_cost_seconds", ...), so the runner judges
@@ -55,6 +59,19 @@ type breakerStats struct {
 	State    string `json:"state"`
 	Opens    int64  `json:"opens"`
 	Rejected int64  `json:"rejected"`
+}
+
+type quoteStats struct {
+	Requests int64 `json:"requests"`
+	Shed     int64 `json:"shed"`
+	Served   int64 `json:"served"`
+	InFlight int64 `json:"in_flight"` // gauge: admitted, not yet answered
+}
+
+type bffStats struct {
+	Requests int64 `json:"requests"`
+	Upstream int64 `json:"upstream_calls"`
+	Wasted   int64 `json:"wasted"`
 }
 
 type orderStats struct {
@@ -81,6 +98,8 @@ func (a *app) stats() statsJSON {
 		Degraded:  c.degraded.Load(),
 		ItemReads: c.itemReads.Load(),
 		Orders:    orderStats{Created: c.ordersCreated.Load(), Replayed: c.ordersReplayed.Load(), Failed: c.ordersFailed.Load()},
+		Quote:     quoteStats{Requests: c.quoteRequests.Load(), Shed: c.quoteShed.Load(), Served: c.quoteServed.Load(), InFlight: a.shed.inFlight.Load()},
+		BFF:       bffStats{Requests: c.bffRequests.Load(), Upstream: c.bffUpstream.Load(), Wasted: c.bffWasted.Load()},
 		L1Entries: a.l1.Len(),
 		HeapBytes: heapBytes(),
 		Settings:  a.settings.seconds(),

@@ -80,6 +80,9 @@ func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration) (
 // Name is the pool's label ("primary", "replica").
 func (p *Pool) Name() string { return p.name }
 
+// Max is the most connections the pool holds.
+func (p *Pool) Max() int { return int(p.p.Config().MaxConns) }
+
 // Ping checks that a connection can be made and used.
 func (p *Pool) Ping(ctx context.Context) error { return p.p.Ping(ctx) }
 

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestShedLimit(t *testing.T) {
+	tests := []struct {
+		name       string
+		pool       int
+		wait, cost float64
+		want       int64
+	}{
+		{"no queue", 4, 0, 0.02, 4},
+		{"250ms at 200/s", 4, 0.25, 0.02, 54},
+		{"2s at 200/s", 4, 2, 0.02, 404},
+		{"free work never sheds", 4, 1, 0, 1 << 40},
+	}
+	for _, tc := range tests {
+		if got := shedLimit(tc.pool, tc.wait, tc.cost); got != tc.want {
+			t.Errorf("%s: shedLimit(%d, %v, %v) = %d, want %d", tc.name, tc.pool, tc.wait, tc.cost, got, tc.want)
+		}
+	}
+}
+
+func TestShedderAdmitsUpToLimit(t *testing.T) {
+	var s shedder
+	for i := range 3 {
+		if !s.admit(3) {
+			t.Fatalf("request %d refused under the limit", i+1)
+		}
+	}
+	if s.admit(3) {
+		t.Fatal("fourth request admitted over a limit of 3")
+	}
+	s.release()
+	if !s.admit(3) {
+		t.Fatal("a released slot was not reusable")
+	}
+	if got := s.inFlight.Load(); got != 3 {
+		t.Fatalf("in flight %d, want 3", got)
+	}
+}
+
+// fillQuotes holds every slot of /quote (shed_wait 0: the pool's 4
+// connections) with slow quotes and returns once all four are admitted;
+// wait() returns when they have finished.
+func fillQuotes(t *testing.T, a *api) (wait func()) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() { do(t, "GET", fmt.Sprintf("%s/quote/%d", a.base, 10+i), "") })
+	}
+	err := waitFor(5*time.Second, func() error {
+		if n := a.stats(t).Quote.InFlight; n != 4 {
+			return fmt.Errorf("%d quotes in flight", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wg.Wait
+}
+
+func TestQuoteShedsAtCapacity(t *testing.T) {
+	e := needEnv(t)
+	for _, tc := range []struct {
+		prot   string
+		header string
+	}{
+		{"shed_early,retry_after", "1"},
+		{"shed_early", ""},
+	} {
+		t.Run(tc.prot, func(t *testing.T) {
+			a := e.startAPI(t, "--protections", tc.prot, "--query-cost", "600ms", "--shed-wait", "0s")
+			if r := do(t, "GET", a.base+"/quote/1", ""); r.code != 200 {
+				t.Fatalf("quote under capacity: %d %s", r.code, r.body)
+			}
+			done := fillQuotes(t, a)
+			before := a.stats(t).Quote
+			r := do(t, "GET", a.base+"/quote/2", "")
+			if r.code != http.StatusServiceUnavailable || r.hdr.Get("Retry-After") != tc.header {
+				t.Fatalf("over capacity: %d Retry-After=%q %s; want 503 %q", r.code, r.hdr.Get("Retry-After"), r.body, tc.header)
+			}
+			if r.took > 100*time.Millisecond {
+				t.Errorf("shedding took %v: it must not queue", r.took)
+			}
+			done()
+			after := a.stats(t).Quote
+			if after.Shed != before.Shed+1 || after.Served != before.Served+4 {
+				t.Fatalf("quote stats %+v -> %+v: want one more shed, four more served", before, after)
+			}
+		})
+	}
+}
+
+func TestBFFRetriesOnlyWhenUnprotected(t *testing.T) {
+	e := needEnv(t)
+	for _, tc := range []struct {
+		prot     string
+		upstream int64
+		header   string
+	}{
+		{"shed_early,retry_after", 3, "1"}, // naive internal client: three calls, all shed
+		{"shed_early,retry_after,internal_no_retry", 1, "1"},
+		{"shed_early", 3, ""},
+	} {
+		t.Run(tc.prot, func(t *testing.T) {
+			a := e.startAPI(t, "--protections", tc.prot, "--query-cost", "600ms", "--shed-wait", "0s")
+			done := fillQuotes(t, a)
+			before := a.stats(t).BFF
+			r := do(t, "GET", a.base+"/bff/quote/3", "")
+			if r.code != http.StatusServiceUnavailable || r.hdr.Get("Retry-After") != tc.header {
+				t.Fatalf("BFF over capacity: %d Retry-After=%q %s; want 503 %q", r.code, r.hdr.Get("Retry-After"), r.body, tc.header)
+			}
+			after := a.stats(t).BFF
+			if got := after.Upstream - before.Upstream; got != tc.upstream || after.Requests != before.Requests+1 {
+				t.Fatalf("one BFF request made %d upstream calls (requests %d -> %d), want %d", got, before.Requests, after.Requests, tc.upstream)
+			}
+			done()
+		})
+	}
+}
+
+// A client that gives up: the naive BFF's call runs on and its quote is
+// served to nobody; bound to the caller, the call is cancelled with it.
+func TestBFFCallOutlivesCallerOnlyWhenUnprotected(t *testing.T) {
+	e := needEnv(t)
+	for _, tc := range []struct {
+		prot   string
+		wasted int64
+	}{
+		{"shed_early", 1},
+		{"shed_early,internal_no_retry", 0},
+	} {
+		t.Run(tc.prot, func(t *testing.T) {
+			a := e.startAPI(t, "--protections", tc.prot, "--query-cost", "400ms")
+			before := a.stats(t)
+			short := &http.Client{Timeout: 100 * time.Millisecond}
+			if _, err := doErr(short, "GET", a.base+"/bff/quote/4", ""); err == nil {
+				t.Fatal("a 400ms quote answered within the client's 100ms")
+			}
+			// the abandoned call ends either served (wasted) or cancelled
+			err := waitFor(5*time.Second, func() error {
+				if s := a.stats(t); s.Quote.InFlight != 0 || s.InFlight != 0 {
+					return fmt.Errorf("quote in flight %d, requests in flight %d", s.Quote.InFlight, s.InFlight)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := a.stats(t)
+			if got := after.BFF.Wasted - before.BFF.Wasted; got != tc.wasted {
+				t.Fatalf("wasted quotes %d, want %d", got, tc.wasted)
+			}
+			if got := after.Quote.Served - before.Quote.Served; got != tc.wasted {
+				t.Fatalf("quotes served %d, want %d", got, tc.wasted)
+			}
+		})
+	}
+}
