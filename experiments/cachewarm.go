@@ -66,6 +66,12 @@ func operatorConn(ctx context.Context, top compose.Topology, port string) (*pgx.
 		compose.Addr(top.Service(compose.SvcHAProxy).Port(port))))
 }
 
+// operatorRedis connects to Redis directly, not through the API's link,
+// as an operator's script would.
+func operatorRedis(top compose.Topology) *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: compose.Addr(top.Service(compose.SvcRedis).Port("main")), MaxRetries: -1})
+}
+
 // warmRedis is the operator's warming script: ids 1..top (the hottest keys
 // under the zipf law, what L1 was covering) from the DB straight into Redis.
 func warmRedis(ctx context.Context, top compose.Topology, n int) error {
@@ -76,7 +82,7 @@ func warmRedis(ctx context.Context, top compose.Topology, n int) error {
 		return fmt.Errorf("warm: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	rdb := redis.NewClient(&redis.Options{Addr: compose.Addr(top.Service(compose.SvcRedis).Port("main")), MaxRetries: -1})
+	rdb := operatorRedis(top)
 	defer rdb.Close()
 	for lo := 1; lo <= n; lo += warmBatch {
 		rows, err := conn.Query(ctx, `SELECT id, payload FROM items WHERE id BETWEEN $1 AND $2`, lo, min(lo+warmBatch-1, n))

@@ -40,6 +40,9 @@ type Experiment struct {
 	// Mitigation lists the protections switched off in the unprotected
 	// variant; every other protection stays on in both variants.
 	Mitigation []string
+	// Off lists protections switched off in both variants, so a variant of
+	// an experiment can show what one mitigation does alone.
+	Off []string
 	// RunnerProtections are mitigations the runner itself applies (client
 	// retries, cache warming), switched like the API's: listed in Mitigation
 	// they are off in the unprotected run, and --break can name them.

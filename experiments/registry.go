@@ -12,6 +12,8 @@ var registry = []Experiment{
 	dbFailover(false),
 	dbFailover(true),
 	retryStorm,
+	cacheStampede,
+	cacheStampedeCoalescing,
 }
 
 // All returns the registered experiments in registry order.

@@ -64,7 +64,7 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 	for _, p := range x.RunnerProtections {
 		known[p] = true
 	}
-	for _, p := range append(append([]string{}, x.Mitigation...), o.Break...) {
+	for _, p := range slices.Concat(x.Mitigation, x.Off, o.Break) {
 		if _, ok := known[p]; !ok {
 			return nil, fmt.Errorf("unknown protection %q (known to %s: %s)", p, x.Name, strings.Join(sortedKeys(known), ", "))
 		}
@@ -153,7 +153,7 @@ func prepare(ctx context.Context, x Experiment, env *Env, known map[string]bool,
 	if env.Variant == Unprotected {
 		off = x.Mitigation
 	}
-	for _, p := range off {
+	for _, p := range slices.Concat(x.Off, off) {
 		env.on[p] = false
 	}
 	api := map[string]bool{}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/whatif-lab/whatif/services/internal/admin"
 	"github.com/whatif-lab/whatif/services/internal/breaker"
@@ -18,20 +19,21 @@ import (
 
 // app is the API's state: dependencies, switches, live settings, counters.
 type app struct {
-	prot     *protections.Set
-	settings settings
-	l1       *cache.L1[int64, string]
-	rdb      *redis.Client
-	primary  *db.Pool
-	replica  *db.Pool // nil without --pg-replica
-	direct   *db.Pool // nil without --pg-direct
-	breaker  *breaker.Breaker
-	shed     shedder
-	self     string       // http://<listen address>: the BFF calls /quote here
-	internal *http.Client // the BFF's client for /quote
-	count    counters
-	token    string
-	reg      *prometheus.Registry
+	prot       *protections.Set
+	settings   settings
+	l1         *cache.L1[int64, string]
+	rdb        *redis.Client
+	primary    *db.Pool
+	replica    *db.Pool // nil without --pg-replica
+	direct     *db.Pool // nil without --pg-direct
+	breaker    *breaker.Breaker
+	shed       shedder
+	self       string             // http://<listen address>: the BFF calls /quote here
+	internal   *http.Client       // the BFF's client for /quote
+	homeFlight singleflight.Group // coalesces /home rebuilds
+	count      counters
+	token      string
+	reg        *prometheus.Registry
 }
 
 // Derived DB limits when db_timeouts is on (Q = query_cost):
@@ -127,6 +129,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /orders/recent", a.track(a.recentOrders))
 	mux.Handle("GET /quote/{id}", a.track(a.getQuote))
 	mux.Handle("GET /bff/quote/{id}", a.track(a.bffQuote))
+	mux.Handle("GET /home", a.track(a.getHome))
 	mux.Handle("GET /metrics", metrics.Handler(a.reg))
 
 	adm := http.NewServeMux()

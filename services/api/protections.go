@@ -18,12 +18,14 @@ const (
 	protDBProxy         = "db_proxy"          // writes go through the failover-aware proxy (HAProxy); off: straight to the hosts (--pg-direct)
 	protShedEarly       = "shed_early"        // /quote sheds once its queue exceeds shed_wait; off: only past shed_wait_late
 	protInternalNoRetry = "internal_no_retry" // the BFF makes one call bound to its caller and bubbles 503 + Retry-After up
+	protEarlyRefresh    = "early_refresh"     // XFetch: reads refresh the hot key before it expires, with a probability that grows near expiry
+	protCoalesce        = "coalesce"          // one rebuild of a missing hot key at a time (singleflight); other readers share it
 )
 
 var protectionNames = []string{
 	protL1Cache, protDBBreaker, protTTLJitter, protRetryAfter,
 	protIdempotency, protReplicaReads, protDBTimeouts, protDBProxy,
-	protShedEarly, protInternalNoRetry,
+	protShedEarly, protInternalNoRetry, protEarlyRefresh, protCoalesce,
 }
 
 func joinNames() string { return strings.Join(protectionNames, ",") }

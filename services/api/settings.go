@@ -31,6 +31,8 @@ const (
 	knobRetryAfter      = "retry_after"
 	knobShedWait        = "shed_wait"
 	knobShedWaitLate    = "shed_wait_late"
+	knobRebuildCost     = "rebuild_cost"
+	knobHomeTTL         = "home_ttl"
 )
 
 var knobs = []knob{
@@ -50,6 +52,10 @@ var knobs = []knob{
 		help: "with shed_early on, /quote sheds once its queue would take longer than this to drain"},
 	{name: knobShedWaitLate, flag: "shed-wait-late", def: 2 * time.Second, lo: 0, hi: time.Hour,
 		help: "with shed_early off, /quote sheds only once its queue would take longer than this to drain"},
+	{name: knobRebuildCost, flag: "rebuild-cost", def: 100 * time.Millisecond, lo: 0, hi: 10 * time.Second,
+		help: "the /home rebuild query holds its DB connection this long (pg_sleep)"},
+	{name: knobHomeTTL, flag: "home-ttl", def: time.Minute, lo: time.Millisecond, hi: 24 * time.Hour,
+		help: "Redis TTL of the /home entry (plus ttl_jitter when that is on)"},
 }
 
 func (k knob) check(name string, d time.Duration) error {

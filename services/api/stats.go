@@ -20,6 +20,8 @@ type counters struct {
 	inFlight                              atomic.Int64 // gauge: item and order requests being served
 	quoteRequests, quoteShed, quoteServed atomic.Int64 // GET /quote: arrivals, shed (503), answered from the DB
 	bffRequests, bffUpstream, bffWasted   atomic.Int64 // GET /bff/quote: requests, calls to /quote, quotes served after the caller left
+	homeRequests, homeHits, homeMisses    atomic.Int64 // GET /home: requests, Redis hits, key missing
+	homeRebuilds, homeEarly, homeErrors   atomic.Int64 // rebuild queries started, XFetch draws that said refresh, failed answers
 }
 
 // statsJSON is the shape of GET /admin/stats.
@@ -38,6 +40,7 @@ type statsJSON struct {
 	Orders     orderStats          `json:"orders"`
 	Quote      quoteStats          `json:"quote"`
 	BFF        bffStats            `json:"bff"`
+	Home       homeStats           `json:"home"`
 	L1Entries  int                 `json:"l1_entries"`
 	HeapBytes  uint64              `json:"heap_bytes"`
 	// Settings in seconds ("query_cost_seconds", ...), so the runner judges
@@ -74,6 +77,15 @@ type bffStats struct {
 	Wasted   int64 `json:"wasted"`
 }
 
+type homeStats struct {
+	Requests       int64 `json:"requests"`
+	Hits           int64 `json:"hits"`
+	Misses         int64 `json:"misses"`
+	Rebuilds       int64 `json:"rebuilds"`
+	EarlyRefreshes int64 `json:"early_refreshes"`
+	Errors         int64 `json:"errors"`
+}
+
 type orderStats struct {
 	Created  int64 `json:"created"`
 	Replayed int64 `json:"replayed"`
@@ -100,6 +112,8 @@ func (a *app) stats() statsJSON {
 		Orders:    orderStats{Created: c.ordersCreated.Load(), Replayed: c.ordersReplayed.Load(), Failed: c.ordersFailed.Load()},
 		Quote:     quoteStats{Requests: c.quoteRequests.Load(), Shed: c.quoteShed.Load(), Served: c.quoteServed.Load(), InFlight: a.shed.inFlight.Load()},
 		BFF:       bffStats{Requests: c.bffRequests.Load(), Upstream: c.bffUpstream.Load(), Wasted: c.bffWasted.Load()},
+		Home: homeStats{Requests: c.homeRequests.Load(), Hits: c.homeHits.Load(), Misses: c.homeMisses.Load(),
+			Rebuilds: c.homeRebuilds.Load(), EarlyRefreshes: c.homeEarly.Load(), Errors: c.homeErrors.Load()},
 		L1Entries: a.l1.Len(),
 		HeapBytes: heapBytes(),
 		Settings:  a.settings.seconds(),

@@ -1,0 +1,216 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/loadgen"
+)
+
+// Scenario 16: a very hot cache entry expires under load and every reader
+// rebuilds it at once.
+const (
+	stampedeRate    = 100 // GET /home req/s at normal load; peak is 10x
+	stampedeTimeout = 2 * time.Second
+	// stampedeExpireIn is when the hot key's TTL runs out after the fault
+	// is injected: the minute-59 moment of the seed's 1-hour TTL.
+	stampedeExpireIn = time.Second
+	// jitterKeys are written together by the TTL-jitter audit.
+	jitterKeys = 1000
+)
+
+var (
+	cacheStampede = stampede("cache-stampede", "Cache stampede on TTL expiry", nil,
+		"XFetch early refresh (with coalescing): the key is refreshed before it expires, so it is never missing.")
+	cacheStampedeCoalescing = stampede("cache-stampede-coalescing", "Cache stampede: request coalescing alone", []string{"early_refresh"},
+		"Request coalescing alone (no early refresh): the key does expire, but one reader rebuilds it and the rest wait for that answer.")
+)
+
+func stampede(name, title string, off []string, protected string) Experiment {
+	x := Experiment{
+		Name:     name,
+		Title:    title,
+		Scenario: 16,
+		Shows: "GET /home is one very hot key whose rebuild is an expensive query (100 ms). The fault makes its TTL " +
+			"run out under load, as at minute 60 of the seed's 1-hour TTL. Unprotected: every reader that finds it " +
+			"missing rebuilds it itself — tens (normal) to hundreds (10x) of rebuild queries for one expiry, the DB pool " +
+			"saturates and latency spikes. Protected: " + protected + " Also: 1,000 keys written together expire within " +
+			"one second without TTL jitter, and spread over the jitter window with it.",
+		Load: Load{
+			Rate:        stampedeRate,
+			MaxInFlight: 2500,
+			Ops: func(e *Env) []loadgen.Weighted {
+				return []loadgen.Weighted{{Op: homeReads(e), Weight: 1}}
+			},
+			Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: stampedeTimeout} },
+		},
+		// db_timeouts off too: the seed's app blocks on DB connection waits
+		Mitigation: []string{"early_refresh", "coalesce", "ttl_jitter", "db_timeouts"},
+		Off:        off,
+		// the hot key lives an hour: the only expiry in a run is the fault's
+		Settings: map[string]string{"rebuild_cost": "100ms", "home_ttl": "1h", "redis_ttl": "60s", "ttl_jitter": "30s"},
+		Phases:   Phases{Baseline: 20 * time.Second, Fault: 20 * time.Second, Recovery: 20 * time.Second},
+		Fault:    expireHotKey,
+		Prepare:  buildHotKey,
+		Audit:    auditTTLSpread,
+		Watch:    []string{"home.hits", "home.misses", "home.rebuilds", "home.early_refreshes", "db_requests.total"},
+		Gauges:   []string{"pool.replica.in_use", "pool.replica.waiting"}, // reads (and rebuilds) go to the replica
+		Cascade: []Check{
+			// every reader arriving while the first rebuild runs rebuilds too
+			AtLeast("rebuild queries for the one expiry / readers arriving during one rebuild",
+				RatioOf(counterIncrease("home.rebuilds"), readersPerRebuild), 0.5, Ratio),
+			AtPeak(AtLeast("worst p99 of a fault second / baseline p99", RatioOf(worstSecondP99(Faulted), P99(Baseline)), 10, Ratio)),
+			AtLeast("share of 1,000 keys written together that expire in the same second", Fact("ttl_max_share_per_second"), 0.5, Percent),
+		},
+	}
+	if len(off) == 0 {
+		x.Holds = []Check{
+			AtMost("hot key missing (reads that found no entry)", counterIncrease("home.misses"), 0, Count),
+			AtMost("rebuild queries for the one expiry", counterIncrease("home.rebuilds"), 2, Count),
+			AtMost("client error rate during the fault", ErrorRate(Faulted), 0.01, Percent),
+		}
+	} else {
+		x.Holds = []Check{
+			AtLeast("hot key missing (the key did expire)", counterIncrease("home.misses"), 1, Count),
+			AtMost("rebuild queries for the one expiry (one API instance)", counterIncrease("home.rebuilds"), 1, Count),
+			AtMost("client error rate during the fault", ErrorRate(Faulted), 0.01, Percent),
+		}
+	}
+	x.Holds = append(x.Holds,
+		AtMost("share of 1,000 keys written together that expire in the same second", Fact("ttl_max_share_per_second"), 0.1, Percent))
+	return x
+}
+
+// homeReads is GET /home.
+func homeReads(e *Env) loadgen.Op {
+	return &loadgen.HTTPOp{
+		OpName: "home",
+		Method: http.MethodGet,
+		Client: e.HTTP,
+		URL:    func(uint64) (string, string) { return e.APIURL + "/home", "" },
+	}
+}
+
+// buildHotKey starts each run with the hot key cached for its full hour.
+func buildHotKey(ctx context.Context, e *Env) error {
+	rdb := operatorRedis(e.Topology)
+	defer rdb.Close()
+	if err := rdb.Del(ctx, "home").Err(); err != nil {
+		return fmt.Errorf("clearing the hot key: %w", err)
+	}
+	return retryFor(ctx, 10*time.Second, func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.APIURL+"/home", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := e.HTTP.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /home: %s", resp.Status)
+		}
+		return nil
+	})
+}
+
+// expireHotKey sets the hot key's remaining TTL to stampedeExpireIn: Redis
+// expires it by itself, as it would at the end of its hour. Recovery is
+// the application's own (the next rebuild), so Recover does nothing.
+func expireHotKey(e *Env) chaos.Fault {
+	return chaos.Func("hot key TTL runs out",
+		func(ctx context.Context) error {
+			rdb := operatorRedis(e.Topology)
+			defer rdb.Close()
+			ok, err := rdb.PExpire(ctx, "home", stampedeExpireIn).Result()
+			if err == nil && !ok {
+				err = fmt.Errorf("the hot key was not in Redis when its TTL was to run out")
+			}
+			return err
+		},
+		func(context.Context) error { return nil })
+}
+
+// counterIncrease is how much an API counter grew from the fault to the
+// end of the run: with one expiry per run, the count per expiry.
+func counterIncrease(key string) Measure {
+	return func(r *Run) (float64, error) {
+		rate, err := r.CounterRateBetween(r.FaultAt.Truncate(time.Second), r.End.Truncate(time.Second), key)
+		if err != nil {
+			return 0, err
+		}
+		a, _ := r.sampleAt(r.FaultAt.Truncate(time.Second))
+		b, _ := r.sampleAt(r.End.Truncate(time.Second))
+		return rate * (b.At - a.At).Seconds(), nil
+	}
+}
+
+// readersPerRebuild is how many reads arrive while one rebuild runs: the
+// rebuilds an expiry costs when nothing coalesces them.
+func readersPerRebuild(r *Run) (float64, error) {
+	if len(r.Samples) == 0 {
+		return 0, errNoData
+	}
+	cost := r.Samples[0].Values["settings.rebuild_cost_seconds"]
+	if cost <= 0 {
+		return 0, errNoData
+	}
+	return r.Rate * cost, nil
+}
+
+// worstSecondP99 is the highest per-second p99 of the phase, in seconds:
+// a stampede lasts about a second, which a whole-phase p99 would dilute.
+func worstSecondP99(p Phase) Measure {
+	return func(r *Run) (float64, error) {
+		from, to := r.Window(p)
+		if to <= from || r.Timeline == nil {
+			return 0, errNoData
+		}
+		worst := 0.0
+		for t := from; t < to; t += time.Second {
+			s := r.Timeline.Window(t, t+time.Second)
+			if s.Completed > 0 {
+				worst = max(worst, s.P99.Seconds())
+			}
+		}
+		return worst, nil
+	}
+}
+
+// auditTTLSpread writes 1,000 item keys in one go through the API (its
+// warm endpoint sets each with the API's TTL, jittered when ttl_jitter is
+// on), reads their TTLs back and records the largest share expiring in
+// any one second.
+func auditTTLSpread(ctx context.Context, e *Env, _ *Run) error {
+	if _, err := e.admin.Warm(ctx, jitterKeys, false); err != nil {
+		return fmt.Errorf("writing %d keys: %w", jitterKeys, err)
+	}
+	rdb := operatorRedis(e.Topology)
+	defer rdb.Close()
+	now := time.Now()
+	pipe := rdb.Pipeline()
+	cmds := make([]interface{ Val() time.Duration }, 0, jitterKeys)
+	for id := 1; id <= jitterKeys; id++ {
+		cmds = append(cmds, pipe.PTTL(ctx, fmt.Sprintf("item:%d", id)))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("reading TTLs: %w", err)
+	}
+	perSecond := map[int64]int{}
+	most := 0
+	for _, c := range cmds {
+		if c.Val() <= 0 {
+			return fmt.Errorf("a key written by warm has no TTL (%v)", c.Val())
+		}
+		sec := now.Add(c.Val()).Unix()
+		perSecond[sec]++
+		most = max(most, perSecond[sec])
+	}
+	e.SetFact("ttl_max_share_per_second", float64(most)/jitterKeys)
+	e.SetFact("ttl_expiry_seconds_spanned", float64(len(perSecond)))
+	return nil
+}
