@@ -14,6 +14,7 @@ var registry = []Experiment{
 	retryStorm,
 	cacheStampede,
 	cacheStampedeCoalescing,
+	slowQuery,
 }
 
 // All returns the registered experiments in registry order.

@@ -43,6 +43,7 @@ func (a *app) putSettings(w http.ResponseWriter, r *http.Request) {
 func (a *app) reset(w http.ResponseWriter, r *http.Request) {
 	a.l1.Clear()
 	a.breaker.Reset()
+	a.reportBreaker.Reset()
 	httpx.JSON(w, http.StatusOK, map[string]any{"reset": true, "breaker": a.breaker.State().String()})
 }
 

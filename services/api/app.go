@@ -19,21 +19,25 @@ import (
 
 // app is the API's state: dependencies, switches, live settings, counters.
 type app struct {
-	prot       *protections.Set
-	settings   settings
-	l1         *cache.L1[int64, string]
-	rdb        *redis.Client
-	primary    *db.Pool
-	replica    *db.Pool // nil without --pg-replica
-	direct     *db.Pool // nil without --pg-direct
-	breaker    *breaker.Breaker
-	shed       shedder
-	self       string             // http://<listen address>: the BFF calls /quote here
-	internal   *http.Client       // the BFF's client for /quote
-	homeFlight singleflight.Group // coalesces /home rebuilds
-	count      counters
-	token      string
-	reg        *prometheus.Registry
+	prot     *protections.Set
+	settings settings
+	l1       *cache.L1[int64, string]
+	rdb      *redis.Client
+	primary  *db.Pool
+	replica  *db.Pool         // nil without --pg-replica
+	direct   *db.Pool         // nil without --pg-direct
+	reports  *db.Pool         // report queries on the replica; nil without --pg-replica
+	breaker  *breaker.Breaker // item reads
+	// reportBreaker guards report queries: a report that lost its index
+	// trips it, and while open the DB is spared the scans
+	reportBreaker *breaker.Breaker
+	shed          shedder
+	self          string             // http://<listen address>: the BFF calls /quote here
+	internal      *http.Client       // the BFF's client for /quote
+	homeFlight    singleflight.Group // coalesces /home rebuilds
+	count         counters
+	token         string
+	reg           *prometheus.Registry
 }
 
 // Derived DB limits when db_timeouts is on (Q = query_cost):
@@ -90,7 +94,7 @@ func (a *app) readPool() *db.Pool {
 
 func (a *app) pools() []*db.Pool {
 	ps := []*db.Pool{a.primary}
-	for _, p := range []*db.Pool{a.replica, a.direct} {
+	for _, p := range []*db.Pool{a.replica, a.direct, a.reports} {
 		if p != nil {
 			ps = append(ps, p)
 		}
@@ -111,8 +115,10 @@ func (a *app) applySettings(kv knobValues) {
 		switch n {
 		case knobBreakerCooldown:
 			a.breaker.SetCooldown(d)
+			a.reportBreaker.SetCooldown(d)
 		case knobQueryCost:
 			a.breaker.SetSlowCall(slowCall(d))
+			a.reportBreaker.SetSlowCall(slowCall(d))
 		case knobL1TTL:
 			_ = a.l1.SetTTL(d) // validated by the knob's range
 		}
@@ -130,6 +136,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /quote/{id}", a.track(a.getQuote))
 	mux.Handle("GET /bff/quote/{id}", a.track(a.bffQuote))
 	mux.Handle("GET /home", a.track(a.getHome))
+	mux.Handle("GET /customers/{id}/spend", a.track(a.customerSpend))
 	mux.Handle("GET /metrics", metrics.Handler(a.reg))
 
 	adm := http.NewServeMux()

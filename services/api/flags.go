@@ -23,6 +23,7 @@ type flags struct {
 	pgBouncer      string
 	broker         string
 	dbPool         int
+	reportPool     int
 	redisPool      int
 	items          int
 	l1Size         int
@@ -44,6 +45,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.pgBouncer, "pgbouncer", "", "PgBouncer DSN (validated, not used yet)")
 	fs.StringVar(&f.broker, "broker", "", "Kafka broker HOST:PORT (validated, not used yet)")
 	fs.IntVar(&f.dbPool, "db-pool", 4, "max connections per Postgres pool")
+	fs.IntVar(&f.reportPool, "report-pool", 1, "max connections of the report pool on the replica (used when heavy_isolation is on)")
 	fs.IntVar(&f.redisPool, "redis-pool", 128, "max Redis connections")
 	fs.IntVar(&f.items, "items", 100000, "rows seeded into items at startup when the table is empty")
 	fs.IntVar(&f.l1Size, "l1-size", 10000, "max entries in the in-process L1 cache")
@@ -98,6 +100,7 @@ func (f flags) validate() error {
 		add(config.HostPort("--broker", f.broker))
 	}
 	add(config.IntRange("--db-pool", f.dbPool, 1, 1000))
+	add(config.IntRange("--report-pool", f.reportPool, 1, 1000))
 	add(config.IntRange("--redis-pool", f.redisPool, 1, 10000))
 	add(config.IntRange("--items", f.items, 1, 100_000_000))
 	add(config.IntRange("--l1-size", f.l1Size, 1, 10_000_000))

@@ -9,7 +9,7 @@ import (
 // The api's protections, named after the seed's preventions.
 const (
 	protL1Cache         = "l1_cache"          // in-process cache in front of Redis, serves stale when all else fails
-	protDBBreaker       = "db_breaker"        // circuit breaker on item reads, degraded answer when open
+	protDBBreaker       = "db_breaker"        // circuit breakers on item reads (degraded answer when open) and on report queries (503)
 	protTTLJitter       = "ttl_jitter"        // Redis TTL = base + rand(0, jitter)
 	protRetryAfter      = "retry_after"       // 503 + Retry-After: on shed quotes, and instead of 500 on failed orders
 	protIdempotency     = "idempotency"       // Idempotency-Key required and enforced on POST /orders
@@ -20,12 +20,13 @@ const (
 	protInternalNoRetry = "internal_no_retry" // the BFF makes one call bound to its caller and bubbles 503 + Retry-After up
 	protEarlyRefresh    = "early_refresh"     // XFetch: reads refresh the hot key before it expires, with a probability that grows near expiry
 	protCoalesce        = "coalesce"          // one rebuild of a missing hot key at a time (singleflight); other readers share it
+	protHeavyIsolation  = "heavy_isolation"   // report queries run in their own small pool on the replica, not the pool writes use
 )
 
 var protectionNames = []string{
 	protL1Cache, protDBBreaker, protTTLJitter, protRetryAfter,
 	protIdempotency, protReplicaReads, protDBTimeouts, protDBProxy,
-	protShedEarly, protInternalNoRetry, protEarlyRefresh, protCoalesce,
+	protShedEarly, protInternalNoRetry, protEarlyRefresh, protCoalesce, protHeavyIsolation,
 }
 
 func joinNames() string { return strings.Join(protectionNames, ",") }

@@ -24,10 +24,13 @@ func newApp(f flags) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.breaker = breaker.New(breaker.Config{
-		Window: time.Second, MinCalls: 10, FailureRatio: 0.5,
-		SlowCall: slowCall(f.knobs[knobQueryCost]), Cooldown: f.knobs[knobBreakerCooldown],
-	}, nil)
+	newBreaker := func() *breaker.Breaker {
+		return breaker.New(breaker.Config{
+			Window: time.Second, MinCalls: 10, FailureRatio: 0.5,
+			SlowCall: slowCall(f.knobs[knobQueryCost]), Cooldown: f.knobs[knobBreakerCooldown],
+		}, nil)
+	}
+	a.breaker, a.reportBreaker = newBreaker(), newBreaker()
 	a.applySettings(f.knobs)
 
 	ropts, err := cache.RedisOptions(f.redis, f.redisPool)
@@ -40,6 +43,9 @@ func newApp(f flags) (*app, error) {
 	}
 	if f.pgReplica != "" {
 		if a.replica, err = db.Open("replica", f.pgReplica, f.dbPool, a.dbConnectTimeout); err != nil {
+			return nil, err
+		}
+		if a.reports, err = db.Open("reports", f.pgReplica, f.reportPool, a.dbConnectTimeout); err != nil {
 			return nil, err
 		}
 	}

@@ -22,6 +22,7 @@ type counters struct {
 	bffRequests, bffUpstream, bffWasted   atomic.Int64 // GET /bff/quote: requests, calls to /quote, quotes served after the caller left
 	homeRequests, homeHits, homeMisses    atomic.Int64 // GET /home: requests, Redis hits, key missing
 	homeRebuilds, homeEarly, homeErrors   atomic.Int64 // rebuild queries started, XFetch draws that said refresh, failed answers
+	spendRequests                         atomic.Int64 // GET /customers/{id}/spend
 }
 
 // statsJSON is the shape of GET /admin/stats.
@@ -33,6 +34,7 @@ type statsJSON struct {
 	DBErrors   map[string]int64    `json:"db_errors"`
 	Cache      cacheStats          `json:"cache"`
 	Breaker    breakerStats        `json:"breaker"`
+	ReportBrk  breakerStats        `json:"report_breaker"`
 	Pool       map[string]db.Stats `json:"pool"`
 	InFlight   int64               `json:"in_flight"`
 	Degraded   int64               `json:"degraded"`
@@ -41,6 +43,7 @@ type statsJSON struct {
 	Quote      quoteStats          `json:"quote"`
 	BFF        bffStats            `json:"bff"`
 	Home       homeStats           `json:"home"`
+	SpendReqs  int64               `json:"spend_requests"`
 	L1Entries  int                 `json:"l1_entries"`
 	HeapBytes  uint64              `json:"heap_bytes"`
 	// Settings in seconds ("query_cost_seconds", ...), so the runner judges
@@ -94,18 +97,19 @@ type orderStats struct {
 
 func (a *app) stats() statsJSON {
 	c := &a.count
-	br := a.breaker.Stats()
+	br, rb := a.breaker.Stats(), a.reportBreaker.Stats()
 	s := statsJSON{
-		DBQueries:  map[string]int64{"primary": 0, "replica": 0},
-		DBRequests: map[string]int64{"primary": 0, "replica": 0},
-		DBErrors:   map[string]int64{"primary": 0, "replica": 0},
-		Pool:       map[string]db.Stats{"primary": {}, "replica": {}},
+		DBQueries:  map[string]int64{"primary": 0, "replica": 0, "reports": 0},
+		DBRequests: map[string]int64{"primary": 0, "replica": 0, "reports": 0},
+		DBErrors:   map[string]int64{"primary": 0, "replica": 0, "reports": 0},
+		Pool:       map[string]db.Stats{"primary": {}, "replica": {}, "reports": {}},
 		Cache: cacheStats{
 			L1Hits: c.l1Hits.Load(), L1Stale: c.l1Stale.Load(), L1Misses: c.l1Misses.Load(),
 			RedisHits: c.redisHits.Load(), RedisMisses: c.redisMisses.Load(), RedisErrors: c.redisErrors.Load(),
 			RedisSetErrors: c.redisSetErrors.Load(),
 		},
 		Breaker:   breakerStats{State: br.State.String(), Opens: br.Opens, Rejected: br.Rejected},
+		ReportBrk: breakerStats{State: rb.State.String(), Opens: rb.Opens, Rejected: rb.Rejected},
 		InFlight:  c.inFlight.Load(),
 		Degraded:  c.degraded.Load(),
 		ItemReads: c.itemReads.Load(),
@@ -114,6 +118,7 @@ func (a *app) stats() statsJSON {
 		BFF:       bffStats{Requests: c.bffRequests.Load(), Upstream: c.bffUpstream.Load(), Wasted: c.bffWasted.Load()},
 		Home: homeStats{Requests: c.homeRequests.Load(), Hits: c.homeHits.Load(), Misses: c.homeMisses.Load(),
 			Rebuilds: c.homeRebuilds.Load(), EarlyRefreshes: c.homeEarly.Load(), Errors: c.homeErrors.Load()},
+		SpendReqs: c.spendRequests.Load(),
 		L1Entries: a.l1.Len(),
 		HeapBytes: heapBytes(),
 		Settings:  a.settings.seconds(),

@@ -26,6 +26,14 @@ var schema = []string{
 		created_at timestamptz NOT NULL DEFAULT now())`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS orders_idem_key ON orders (idem_key)`,
 	`CREATE INDEX IF NOT EXISTS orders_client_key ON orders (client_key)`,
+	// The slow-query scenario's report table: filled by the experiment,
+	// its customer index dropped as the fault and rebuilt CONCURRENTLY.
+	`CREATE TABLE IF NOT EXISTS customer_orders (
+		id bigserial PRIMARY KEY,
+		customer bigint NOT NULL,
+		amount int NOT NULL,
+		note text NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS customer_orders_customer ON customer_orders (customer)`,
 }
 
 // seedItems fills an empty items table with ids 1..$1 and ~100-byte payloads.

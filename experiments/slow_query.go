@@ -1,0 +1,193 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/loadgen"
+)
+
+// Scenario 6: one query loses its index and holds connections for
+// hundreds of milliseconds instead of one; the shared pool exhausts and an
+// unrelated fast endpoint fails with it.
+const (
+	slowQueryRate    = 60 // req/s at normal load, half reports half writes; peak is 10x
+	slowQueryTimeout = 2 * time.Second
+	// reportRows fill customer_orders: a sequential scan of them takes
+	// ~100-250 ms here, an index lookup well under 1 ms.
+	reportRows      = 1_000_000
+	reportCustomers = 100_000
+	reportIndex     = "customer_orders_customer"
+)
+
+var slowQuery = Experiment{
+	Name:     "slow-query",
+	Title:    "Slow DB query cascades across the system",
+	Scenario: 6,
+	Shows: "Half the traffic is a report (GET /customers/{id}/spend, an index lookup on 1M rows), half are " +
+		"order writes. The fault drops the report's index: each report becomes a sequential scan of the table. " +
+		"Unprotected (no statement or acquire timeout, no breaker, reports share the writes' pool): the pool exhausts within " +
+		"seconds and the unrelated writes queue behind the reports until they time out. Protected: reports run in " +
+		"their own one-connection pool on the replica with statement and acquire timeouts, and a breaker stops " +
+		"sending them while they are slow, so they fail fast while writes keep their latency. Recovery is the seed's: CREATE INDEX CONCURRENTLY, no restart.",
+	Load: Load{
+		Rate:        slowQueryRate,
+		MaxInFlight: 2500,
+		Ops: func(e *Env) []loadgen.Weighted {
+			return []loadgen.Weighted{{Op: spendReports(e), Weight: 1}, {Op: orderWrites(e), Weight: 1}}
+		},
+		Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: slowQueryTimeout} },
+	},
+	Mitigation: []string{"heavy_isolation", "db_timeouts", "db_breaker"},
+	// a breaker that stays open 30 s would keep reports down long after
+	// the index is back; 5 s probes often enough
+	Settings:       map[string]string{"breaker_cooldown": "5s"},
+	ScaledSettings: []string{"breaker_cooldown"},
+	Phases:         Phases{Baseline: 20 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
+	Prepare:        fillReports,
+	Fault:          dropReportIndex,
+	Watch:          []string{"spend_requests", "db_queries.primary", "db_queries.reports", "orders.created"},
+	Gauges:         []string{"pool.primary.in_use", "pool.primary.waiting", "pool.reports.waiting", "report_breaker.state"},
+	Cascade: []Check{
+		AnyOf("the unrelated write endpoint fails too",
+			AtLeast("write error rate during the fault", ErrorRate(Faulted, "write"), 0.20, Percent),
+			AtLeast("write p99 during the fault", P99(Faulted, "write"), 0.9*slowQueryTimeout.Seconds(), Seconds),
+		),
+		AtMost("shared pool exhausted (requests waiting) after the fault within", untilGauge("pool.primary.waiting", 1), 3, Seconds),
+	},
+	Holds: []Check{
+		AtMost("write error rate during the fault", ErrorRate(Faulted, "write"), 0.01, Percent),
+		AtMost("write p99 during the fault / baseline", RatioOf(P99(Faulted, "write"), P99(Baseline, "write")), 2, Ratio),
+		AtMost("reports answer again (errors <= 1%) after CREATE INDEX CONCURRENTLY within", RecoveredWithin(0.01, "report"), 10, Seconds),
+	},
+}
+
+// spendReports is GET /customers/{id}/spend over uniformly drawn customers.
+func spendReports(e *Env) loadgen.Op {
+	return &loadgen.HTTPOp{
+		OpName: "report",
+		Method: http.MethodGet,
+		Client: e.HTTP,
+		URL: func(seq uint64) (string, string) {
+			return fmt.Sprintf("%s/customers/%d/spend", e.APIURL, seq*7919%reportCustomers+1), ""
+		},
+	}
+}
+
+// fillReports gives customer_orders its rows (once per stack), makes sure
+// the index is there and valid, and waits until the replica has both.
+func fillReports(ctx context.Context, e *Env) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	conn, err := operatorConn(ctx, e.Topology, "main")
+	if err != nil {
+		return fmt.Errorf("report table: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var filled bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customer_orders)`).Scan(&filled); err != nil {
+		return fmt.Errorf("report table: %w", err)
+	}
+	if !filled {
+		_, err := conn.Exec(ctx, `INSERT INTO customer_orders (customer, amount, note)
+			SELECT (g * 7919) % $2 + 1, g % 1000, md5(g::text) FROM generate_series(1, $1::bigint) AS g`, reportRows, reportCustomers)
+		if err != nil {
+			return fmt.Errorf("filling customer_orders: %w", err)
+		}
+		if _, err := conn.Exec(ctx, `ANALYZE customer_orders`); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+	}
+	if err := ensureReportIndex(ctx, conn); err != nil {
+		return err
+	}
+	return awaitReplica(ctx, e.Topology, conn)
+}
+
+// ensureReportIndex (re)builds the index when it is missing or was left
+// invalid by an interrupted CREATE INDEX CONCURRENTLY.
+func ensureReportIndex(ctx context.Context, conn *pgx.Conn) error {
+	var valid *bool
+	err := conn.QueryRow(ctx, `SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1`, reportIndex).Scan(&valid)
+	if err != nil && err != pgx.ErrNoRows {
+		return fmt.Errorf("report index: %w", err)
+	}
+	if valid != nil && *valid {
+		return nil
+	}
+	if valid != nil {
+		if _, err := conn.Exec(ctx, `DROP INDEX IF EXISTS `+reportIndex); err != nil {
+			return fmt.Errorf("dropping the invalid report index: %w", err)
+		}
+	}
+	return createReportIndex(ctx, conn)
+}
+
+func createReportIndex(ctx context.Context, conn *pgx.Conn) error {
+	if _, err := conn.Exec(ctx, `CREATE INDEX CONCURRENTLY IF NOT EXISTS `+reportIndex+` ON customer_orders (customer)`); err != nil {
+		return fmt.Errorf("CREATE INDEX CONCURRENTLY: %w", err)
+	}
+	return nil
+}
+
+// awaitReplica waits until the replica has replayed the primary's WAL up
+// to now, so protected reports find the same table and index there.
+func awaitReplica(ctx context.Context, top compose.Topology, primary *pgx.Conn) error {
+	var lsn string
+	if err := primary.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+		return fmt.Errorf("primary WAL position: %w", err)
+	}
+	replica, err := operatorConn(ctx, top, "read")
+	if err != nil {
+		return fmt.Errorf("replica: %w", err)
+	}
+	defer replica.Close(context.WithoutCancel(ctx))
+	return retryFor(ctx, time.Minute, func() error {
+		var caught bool
+		err := replica.QueryRow(ctx, `SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, true)`, lsn).Scan(&caught)
+		if err == nil && !caught {
+			err = fmt.Errorf("replica has not replayed up to %s yet", lsn)
+		}
+		return err
+	})
+}
+
+// dropReportIndex is the fault: the report's index is gone (a migration
+// dropped it, a deploy shipped a query that needs one it never had).
+// Recover is the seed's fix: build it again without locking the table.
+func dropReportIndex(e *Env) chaos.Fault {
+	exec := func(ctx context.Context, f func(context.Context, *pgx.Conn) error) error {
+		conn, err := operatorConn(ctx, e.Topology, "main")
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		return f(ctx, conn)
+	}
+	return chaos.Func("drop the report's index",
+		func(ctx context.Context) error {
+			return exec(ctx, func(ctx context.Context, c *pgx.Conn) error {
+				_, err := c.Exec(ctx, `DROP INDEX IF EXISTS `+reportIndex)
+				return err
+			})
+		},
+		func(ctx context.Context) error { return exec(ctx, createReportIndex) })
+}
+
+// untilGauge is how long after the fault an API gauge first reached min.
+func untilGauge(key string, min float64) Measure {
+	return func(r *Run) (float64, error) {
+		for _, s := range r.Samples {
+			if s.At >= r.FaultAt && s.Values[key] >= min {
+				return (s.At - r.FaultAt).Seconds(), nil
+			}
+		}
+		return 0, fmt.Errorf("%s never reached %g after the fault", key, min)
+	}
+}
