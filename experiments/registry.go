@@ -15,6 +15,7 @@ var registry = []Experiment{
 	cacheStampede,
 	cacheStampedeCoalescing,
 	slowQuery,
+	trafficSpike,
 }
 
 // All returns the registered experiments in registry order.

@@ -44,6 +44,12 @@ func (a *app) reset(w http.ResponseWriter, r *http.Request) {
 	a.l1.Clear()
 	a.breaker.Reset()
 	a.reportBreaker.Reset()
+	// a spike's checkout connections must not fill the next run's database
+	for _, p := range []*db.Pool{a.unpooled, a.bouncer} {
+		if p != nil {
+			p.Reset()
+		}
+	}
 	httpx.JSON(w, http.StatusOK, map[string]any{"reset": true, "breaker": a.breaker.State().String()})
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/whatif-lab/whatif/services/internal/httpx"
 	"github.com/whatif-lab/whatif/services/internal/metrics"
 	"github.com/whatif-lab/whatif/services/internal/protections"
+	"github.com/whatif-lab/whatif/services/internal/ratelimit"
 )
 
 // app is the API's state: dependencies, switches, live settings, counters.
@@ -24,10 +25,17 @@ type app struct {
 	l1       *cache.L1[int64, string]
 	rdb      *redis.Client
 	primary  *db.Pool
-	replica  *db.Pool         // nil without --pg-replica
-	direct   *db.Pool         // nil without --pg-direct
-	reports  *db.Pool         // report queries on the replica; nil without --pg-replica
-	breaker  *breaker.Breaker // item reads
+	replica  *db.Pool // nil without --pg-replica
+	direct   *db.Pool // nil without --pg-direct
+	reports  *db.Pool // report queries on the replica; nil without --pg-replica
+	unpooled *db.Pool // checkouts without db_pooler: a connection each, opened on demand
+	bouncer  *db.Pool // checkouts with db_pooler, through PgBouncer; nil without --pgbouncer
+	limiter  *ratelimit.PerClient
+	// checkout admission (priority_shed): low priority is admitted while
+	// fewer than shedLow checkouts are in flight, high while fewer than shedHigh
+	checkoutShed      shedder
+	shedLow, shedHigh int64
+	breaker           *breaker.Breaker // item reads
 	// reportBreaker guards report queries: a report that lost its index
 	// trips it, and while open the DB is spared the scans
 	reportBreaker *breaker.Breaker
@@ -94,7 +102,7 @@ func (a *app) readPool() *db.Pool {
 
 func (a *app) pools() []*db.Pool {
 	ps := []*db.Pool{a.primary}
-	for _, p := range []*db.Pool{a.replica, a.direct, a.reports} {
+	for _, p := range []*db.Pool{a.replica, a.direct, a.reports, a.unpooled, a.bouncer} {
 		if p != nil {
 			ps = append(ps, p)
 		}
@@ -137,6 +145,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /bff/quote/{id}", a.track(a.bffQuote))
 	mux.Handle("GET /home", a.track(a.getHome))
 	mux.Handle("GET /customers/{id}/spend", a.track(a.customerSpend))
+	mux.Handle("POST /checkout", a.track(a.checkout))
 	mux.Handle("GET /metrics", metrics.Handler(a.reg))
 
 	adm := http.NewServeMux()

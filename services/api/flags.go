@@ -24,6 +24,11 @@ type flags struct {
 	broker         string
 	dbPool         int
 	reportPool     int
+	checkoutConns  int
+	shedLow        int
+	shedHigh       int
+	clientRate     float64
+	clientBurst    int
 	redisPool      int
 	items          int
 	l1Size         int
@@ -42,10 +47,15 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.pgPrimary, "pg-primary", "", "Postgres primary DSN: writes, and reads unless replica_reads (required)")
 	fs.StringVar(&f.pgReplica, "pg-replica", "", "Postgres replica DSN for reads when replica_reads is on")
 	fs.StringVar(&f.pgDirect, "pg-direct", "", "Postgres DSN straight to the hosts (multi-host, target_session_attrs=read-write), used for writes when db_proxy is off")
-	fs.StringVar(&f.pgBouncer, "pgbouncer", "", "PgBouncer DSN (validated, not used yet)")
+	fs.StringVar(&f.pgBouncer, "pgbouncer", "", "PgBouncer DSN (transaction mode) for checkouts when db_pooler is on")
 	fs.StringVar(&f.broker, "broker", "", "Kafka broker HOST:PORT (validated, not used yet)")
 	fs.IntVar(&f.dbPool, "db-pool", 4, "max connections per Postgres pool")
 	fs.IntVar(&f.reportPool, "report-pool", 1, "max connections of the report pool on the replica (used when heavy_isolation is on)")
+	fs.IntVar(&f.checkoutConns, "checkout-conns", 150, "most connections each checkout pool opens; without db_pooler each is a Postgres backend, and 150 is more than the stack's max_connections (100)")
+	fs.IntVar(&f.shedLow, "shed-low", 20, "priority_shed: low-priority checkouts are shed once this many checkouts are in flight")
+	fs.IntVar(&f.shedHigh, "shed-high", 40, "priority_shed: high-priority checkouts are shed once this many checkouts are in flight")
+	fs.Float64Var(&f.clientRate, "client-rate", 15, "rate_limit: requests per second allowed per X-Client-ID")
+	fs.IntVar(&f.clientBurst, "client-burst", 15, "rate_limit: burst allowed per X-Client-ID")
 	fs.IntVar(&f.redisPool, "redis-pool", 128, "max Redis connections")
 	fs.IntVar(&f.items, "items", 100000, "rows seeded into items at startup when the table is empty")
 	fs.IntVar(&f.l1Size, "l1-size", 10000, "max entries in the in-process L1 cache")
@@ -101,6 +111,16 @@ func (f flags) validate() error {
 	}
 	add(config.IntRange("--db-pool", f.dbPool, 1, 1000))
 	add(config.IntRange("--report-pool", f.reportPool, 1, 1000))
+	add(config.IntRange("--checkout-conns", f.checkoutConns, 1, 100000))
+	add(config.IntRange("--shed-low", f.shedLow, 1, 1_000_000))
+	add(config.IntRange("--shed-high", f.shedHigh, 1, 1_000_000))
+	if f.shedLow > f.shedHigh {
+		add(fmt.Errorf("--shed-low %d above --shed-high %d: low priority would be admitted when high is not", f.shedLow, f.shedHigh))
+	}
+	if !(f.clientRate > 0) || f.clientRate > 1e6 {
+		add(fmt.Errorf("--client-rate %v: want a rate in (0, 1e6] requests per second", f.clientRate))
+	}
+	add(config.IntRange("--client-burst", f.clientBurst, 1, 1_000_000))
 	add(config.IntRange("--redis-pool", f.redisPool, 1, 10000))
 	add(config.IntRange("--items", f.items, 1, 100_000_000))
 	add(config.IntRange("--l1-size", f.l1Size, 1, 10_000_000))

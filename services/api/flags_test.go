@@ -48,6 +48,11 @@ func TestParseFlags(t *testing.T) {
 		{name: "fractional retry-after", args: with("--retry-after", "500ms"), wantErr: "whole number of seconds"},
 		{name: "unknown protection", args: with("--protections", "l1_cache,magic"), wantErr: "unknown protection(s) magic; valid names:"},
 		{name: "empty protections", args: with("--protections", ""), wantErr: "empty protections"},
+		{name: "low shed bound above high", args: with("--shed-low", "50", "--shed-high", "10"), wantErr: "--shed-low 50 above --shed-high 10"},
+		{name: "zero client rate", args: with("--client-rate", "0"), wantErr: "--client-rate 0: want a rate"},
+		{name: "zero report pool", args: with("--report-pool", "0"), wantErr: "--report-pool 0: must be in 1..1000"},
+		{name: "zero checkout conns", args: with("--checkout-conns", "0"), wantErr: "--checkout-conns 0"},
+		{name: "negative rebuild cost", args: with("--rebuild-cost", "-1s"), wantErr: "--rebuild-cost -1s"},
 		{name: "unknown flag", args: with("--nope", "1"), wantErr: "flag provided but not defined: -nope"},
 		{name: "positional", args: with("extra"), wantErr: `unexpected arguments ["extra"]`},
 	} {

@@ -21,12 +21,16 @@ const (
 	protEarlyRefresh    = "early_refresh"     // XFetch: reads refresh the hot key before it expires, with a probability that grows near expiry
 	protCoalesce        = "coalesce"          // one rebuild of a missing hot key at a time (singleflight); other readers share it
 	protHeavyIsolation  = "heavy_isolation"   // report queries run in their own small pool on the replica, not the pool writes use
+	protDBPooler        = "db_pooler"         // checkouts go through PgBouncer (transaction mode); off: a Postgres connection per checkout
+	protPriorityShed    = "priority_shed"     // checkouts beyond the in-flight bound are shed, low priority first (503 + Retry-After)
+	protRateLimit       = "rate_limit"        // per X-Client-ID token bucket on checkouts (429 + Retry-After)
 )
 
 var protectionNames = []string{
 	protL1Cache, protDBBreaker, protTTLJitter, protRetryAfter,
 	protIdempotency, protReplicaReads, protDBTimeouts, protDBProxy,
 	protShedEarly, protInternalNoRetry, protEarlyRefresh, protCoalesce, protHeavyIsolation,
+	protDBPooler, protPriorityShed, protRateLimit,
 }
 
 func joinNames() string { return strings.Join(protectionNames, ",") }

@@ -33,6 +33,7 @@ const (
 	knobShedWaitLate    = "shed_wait_late"
 	knobRebuildCost     = "rebuild_cost"
 	knobHomeTTL         = "home_ttl"
+	knobCheckoutHold    = "checkout_hold"
 )
 
 var knobs = []knob{
@@ -56,6 +57,8 @@ var knobs = []knob{
 		help: "the /home rebuild query holds its DB connection this long (pg_sleep)"},
 	{name: knobHomeTTL, flag: "home-ttl", def: time.Minute, lo: time.Millisecond, hi: 24 * time.Hour,
 		help: "Redis TTL of the /home entry (plus ttl_jitter when that is on)"},
+	{name: knobCheckoutHold, flag: "checkout-hold", def: 20 * time.Millisecond, lo: 0, hi: 10 * time.Second,
+		help: "a checkout holds its item's stock row lock this long, so one item sells at most 1/checkout-hold per second"},
 }
 
 func (k knob) check(name string, d time.Duration) error {

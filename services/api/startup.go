@@ -11,6 +11,7 @@ import (
 	"github.com/whatif-lab/whatif/services/internal/breaker"
 	"github.com/whatif-lab/whatif/services/internal/cache"
 	"github.com/whatif-lab/whatif/services/internal/db"
+	"github.com/whatif-lab/whatif/services/internal/ratelimit"
 )
 
 // newApp builds the app from validated flags without touching the network.
@@ -57,6 +58,18 @@ func newApp(f flags) (*app, error) {
 	// The BFF's connections to /quote: enough idle ones that a burst does
 	// not become a storm of new TCP connections.
 	a.internal = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, IdleConnTimeout: 90 * time.Second}}
+	if a.unpooled, err = db.Open("unpooled", f.pgPrimary, f.checkoutConns, a.dbConnectTimeout, db.Lazy(), db.AsApp()); err != nil {
+		return nil, err
+	}
+	if f.pgBouncer != "" {
+		if a.bouncer, err = db.Open("bouncer", f.pgBouncer, f.checkoutConns, a.dbConnectTimeout, db.Lazy(), db.SimpleProtocol()); err != nil {
+			return nil, err
+		}
+	}
+	if a.limiter, err = ratelimit.New(f.clientRate, f.clientBurst, 100_000); err != nil {
+		return nil, err
+	}
+	a.shedLow, a.shedHigh = int64(f.shedLow), int64(f.shedHigh)
 	a.registerMetrics()
 	return a, nil
 }

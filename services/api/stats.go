@@ -23,6 +23,9 @@ type counters struct {
 	homeRequests, homeHits, homeMisses    atomic.Int64 // GET /home: requests, Redis hits, key missing
 	homeRebuilds, homeEarly, homeErrors   atomic.Int64 // rebuild queries started, XFetch draws that said refresh, failed answers
 	spendRequests                         atomic.Int64 // GET /customers/{id}/spend
+	checkouts, checkoutOK                 atomic.Int64 // POST /checkout: valid requests, answered 200
+	checkoutLimited, checkoutShed         atomic.Int64 // refused by rate_limit (429), shed by priority_shed (503)
+	checkoutConnFailed, checkoutRefused   atomic.Int64 // a checkout could not open its connection; of those, Postgres said "too many clients"
 }
 
 // statsJSON is the shape of GET /admin/stats.
@@ -44,6 +47,7 @@ type statsJSON struct {
 	BFF        bffStats            `json:"bff"`
 	Home       homeStats           `json:"home"`
 	SpendReqs  int64               `json:"spend_requests"`
+	Checkout   checkoutStats       `json:"checkout"`
 	L1Entries  int                 `json:"l1_entries"`
 	HeapBytes  uint64              `json:"heap_bytes"`
 	// Settings in seconds ("query_cost_seconds", ...), so the runner judges
@@ -80,6 +84,16 @@ type bffStats struct {
 	Wasted   int64 `json:"wasted"`
 }
 
+type checkoutStats struct {
+	Requests int64 `json:"requests"`
+	OK       int64 `json:"ok"`
+	Limited  int64 `json:"limited"`
+	Shed     int64 `json:"shed"`
+	ConnFail int64 `json:"connect_failed"`
+	Refused  int64 `json:"too_many_clients"`
+	InFlight int64 `json:"in_flight"` // gauge: admitted by priority_shed, not yet answered
+}
+
 type homeStats struct {
 	Requests       int64 `json:"requests"`
 	Hits           int64 `json:"hits"`
@@ -99,10 +113,10 @@ func (a *app) stats() statsJSON {
 	c := &a.count
 	br, rb := a.breaker.Stats(), a.reportBreaker.Stats()
 	s := statsJSON{
-		DBQueries:  map[string]int64{"primary": 0, "replica": 0, "reports": 0},
-		DBRequests: map[string]int64{"primary": 0, "replica": 0, "reports": 0},
-		DBErrors:   map[string]int64{"primary": 0, "replica": 0, "reports": 0},
-		Pool:       map[string]db.Stats{"primary": {}, "replica": {}, "reports": {}},
+		DBQueries:  map[string]int64{"primary": 0, "replica": 0, "reports": 0, "unpooled": 0, "bouncer": 0},
+		DBRequests: map[string]int64{"primary": 0, "replica": 0, "reports": 0, "unpooled": 0, "bouncer": 0},
+		DBErrors:   map[string]int64{"primary": 0, "replica": 0, "reports": 0, "unpooled": 0, "bouncer": 0},
+		Pool:       map[string]db.Stats{"primary": {}, "replica": {}, "reports": {}, "unpooled": {}, "bouncer": {}},
 		Cache: cacheStats{
 			L1Hits: c.l1Hits.Load(), L1Stale: c.l1Stale.Load(), L1Misses: c.l1Misses.Load(),
 			RedisHits: c.redisHits.Load(), RedisMisses: c.redisMisses.Load(), RedisErrors: c.redisErrors.Load(),
@@ -119,6 +133,8 @@ func (a *app) stats() statsJSON {
 		Home: homeStats{Requests: c.homeRequests.Load(), Hits: c.homeHits.Load(), Misses: c.homeMisses.Load(),
 			Rebuilds: c.homeRebuilds.Load(), EarlyRefreshes: c.homeEarly.Load(), Errors: c.homeErrors.Load()},
 		SpendReqs: c.spendRequests.Load(),
+		Checkout: checkoutStats{Requests: c.checkouts.Load(), OK: c.checkoutOK.Load(), Limited: c.checkoutLimited.Load(),
+			Shed: c.checkoutShed.Load(), ConnFail: c.checkoutConnFailed.Load(), Refused: c.checkoutRefused.Load(), InFlight: a.checkoutShed.inFlight.Load()},
 		L1Entries: a.l1.Len(),
 		HeapBytes: heapBytes(),
 		Settings:  a.settings.seconds(),

@@ -17,6 +17,10 @@ import (
 // ErrAcquireTimeout: no connection became free within Limits.Acquire.
 var ErrAcquireTimeout = errors.New("timed out waiting for a database connection")
 
+// ErrConnect: the pool had to open a connection and could not (refused,
+// timed out, unreachable).
+var ErrConnect = errors.New("could not open a database connection")
+
 // Limits bound one database operation. Zero means unbounded: the caller
 // waits for a connection and for the statement as long as its context lets
 // it — the pile-up the seed's cascades describe.
@@ -48,7 +52,7 @@ type Pool struct {
 // Open parses dsn and creates a pool of at most maxConns connections. It
 // does not connect. connectTimeout is asked before every new connection so
 // it can follow a runtime switch; 0 leaves pgxpool's default (2 minutes).
-func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration) (*Pool, error) {
+func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration, opts ...Option) (*Pool, error) {
 	if maxConns < 1 {
 		return nil, fmt.Errorf("%s pool: max connections must be at least 1, got %d", name, maxConns)
 	}
@@ -62,6 +66,9 @@ func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration) (
 	// bound), and broken connections after a failover are replaced promptly.
 	cfg.MinConns = int32(maxConns)
 	cfg.HealthCheckPeriod = 500 * time.Millisecond
+	for _, o := range opts {
+		o(cfg)
+	}
 	if connectTimeout != nil {
 		cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
 			if d := connectTimeout(); d > 0 {
@@ -77,6 +84,28 @@ func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration) (
 	return &Pool{name: name, p: p}, nil
 }
 
+// Option adjusts a pool's configuration.
+type Option func(*pgxpool.Config)
+
+// Lazy opens connections only when callers need them, up to the maximum,
+// and closes them after 5 s idle: a pool that stands for "a connection per
+// request", not a warm pool, and gives a spike's connections back.
+func Lazy() Option {
+	return func(c *pgxpool.Config) {
+		c.MinConns = 0
+		c.MaxConnIdleTime = 5 * time.Second
+	}
+}
+
+// SimpleProtocol sends queries without named prepared statements, which a
+// pooler in transaction mode (PgBouncer) cannot keep per client.
+func SimpleProtocol() Option {
+	return func(c *pgxpool.Config) { c.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol }
+}
+
+// AsApp connects as AppRole instead of the DSN's user.
+func AsApp() Option { return func(c *pgxpool.Config) { c.ConnConfig.User = AppRole } }
+
 // Name is the pool's label ("primary", "replica").
 func (p *Pool) Name() string { return p.name }
 
@@ -85,6 +114,9 @@ func (p *Pool) Max() int { return int(p.p.Config().MaxConns) }
 
 // Ping checks that a connection can be made and used.
 func (p *Pool) Ping(ctx context.Context) error { return p.p.Ping(ctx) }
+
+// Reset closes every idle connection now and the others when released.
+func (p *Pool) Reset() { p.p.Reset() }
 
 // Close closes every connection.
 func (p *Pool) Close() { p.p.Close() }
@@ -142,7 +174,10 @@ func (p *Pool) acquire(ctx context.Context, timeout time.Duration) (*pgxpool.Con
 		p.acquireTimeouts.Add(1)
 		return nil, fmt.Errorf("%s: %w (%v)", p.name, ErrAcquireTimeout, timeout)
 	}
-	return nil, fmt.Errorf("%s: acquire connection: %w", p.name, err)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%s: acquire connection: %w", p.name, err)
+	}
+	return nil, fmt.Errorf("%s: %w: %w", p.name, ErrConnect, err)
 }
 
 // setStatementTimeout makes the session's statement_timeout match d,

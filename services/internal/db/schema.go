@@ -34,7 +34,23 @@ var schema = []string{
 		amount int NOT NULL,
 		note text NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS customer_orders_customer ON customer_orders (customer)`,
+	// The traffic-spike scenario's flash sale: a checkout decrements one
+	// row of stock, so checkouts of one item queue on its row lock.
+	`CREATE TABLE IF NOT EXISTS stock (item int PRIMARY KEY, left_count bigint NOT NULL)`,
+	`INSERT INTO stock (item, left_count) SELECT g, 1000000000 FROM generate_series(1, 10) AS g ON CONFLICT (item) DO NOTHING`,
+	// An ordinary login role, as a real application has: it cannot take
+	// the connection slots reserved for superusers, which Patroni needs to
+	// keep managing the database when the application exhausts the rest.
+	`DO $$ BEGIN
+		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '` + AppRole + `') THEN
+			CREATE ROLE ` + AppRole + ` LOGIN;
+		END IF;
+	END $$`,
+	`GRANT SELECT, UPDATE ON stock TO ` + AppRole,
 }
+
+// AppRole is the non-superuser role of AsApp pools.
+const AppRole = "whatif_app"
 
 // seedItems fills an empty items table with ids 1..$1 and ~100-byte payloads.
 const seedItems = `
