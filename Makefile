@@ -8,7 +8,7 @@ SCENARIO ?=
 ARGS ?=
 # Debian packages of the real servers the stack runs (never mocks).
 DEB_PKGS := postgresql-15 postgresql-client-15 patroni python3-psycopg2 python3-etcd etcd-server etcd-client haproxy pgbouncer redis-server
-EXPERIMENTS_QUICK := redis-crash db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing
+EXPERIMENTS_QUICK := redis-crash db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing slow-query traffic-spike
 
 .PHONY: all deps build test unit integration experiments-quick experiment bench list clean fmt vet
 

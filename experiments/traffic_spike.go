@@ -30,7 +30,7 @@ var trafficSpike = Experiment{
 		"no rate limit, no shedding): checkouts queue inside Postgres on the row lock, connections climb past " +
 		"max_connections (100 here) — \"sorry, too many clients already\" — and high-priority users fail with everyone. " +
 		"Protected: PgBouncer in transaction mode holds the queue outside the database, the scraper gets 429 past " +
-		"15 req/s, and low-priority checkouts are shed with 503 + Retry-After once 20 are in flight, so " +
+		"15 req/s, and low-priority checkouts are shed with 503 + Retry-After once 8 are in flight, so " +
 		"high-priority checkouts keep their goodput and a bounded p99.",
 	Load: Load{
 		Rate: spikeRate,
