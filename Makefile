@@ -67,12 +67,12 @@ images:
 	  else echo "debootstrap is missing (needed when no registry answers): sudo apt-get install debootstrap"; fi; }
 	@set -e; t0=$$(date +%s); \
 	base=$$(PKGS="$(DEB_PKGS)" compose/images/base.sh); \
-	docker build -q -t whatif/debian:$(IMAGE_TAG) --build-arg BASE_IMAGE=$$base --build-arg PKGS="$(DEB_PKGS)" -f compose/images/Dockerfile.debian compose/images >/dev/null; \
+	docker build -q -t whatif/debian:$(IMAGE_TAG) --build-arg BASE_IMAGE=$$base --build-arg PKGS="$(DEB_PKGS)" -f compose/images/debian.Dockerfile compose/images >/dev/null; \
 	mkdir -p $(BIN)/docker; \
 	for s in api broker; do CGO_ENABLED=0 $(GO) build -o $(BIN)/docker/whatif-$$s ./services/$$s; done; \
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/docker/whatif-toxiproxy ./cmd/whatif-toxiproxy; \
 	for s in $(GO_IMAGES); do \
-	  docker build -q -t whatif/$$s:$(IMAGE_TAG) --build-arg BASE_IMAGE=whatif/debian:$(IMAGE_TAG) --build-arg BIN=whatif-$$s -f compose/images/Dockerfile.go $(BIN)/docker >/dev/null; \
+	  docker build -q -t whatif/$$s:$(IMAGE_TAG) --build-arg BASE_IMAGE=whatif/debian:$(IMAGE_TAG) --build-arg BIN=whatif-$$s -f compose/images/go.Dockerfile $(BIN)/docker >/dev/null; \
 	done; \
 	echo "images built on $$base in $$(( $$(date +%s) - t0 ))s: whatif/{debian,$(shell echo $(GO_IMAGES) | tr ' ' ',')}:$(IMAGE_TAG)"
 
