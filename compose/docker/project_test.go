@@ -115,8 +115,8 @@ func TestDependenciesDialThroughToxiproxy(t *testing.T) {
 	cases := []struct {
 		svc, mustHave string
 	}{
-		{compose.SvcAPI, "--redis toxiproxy:" + itoa(topo.Link(compose.LinkRedis).Listen)},
-		{compose.SvcAPI, "--broker toxiproxy:" + itoa(topo.Link(compose.LinkBroker).Listen)},
+		{compose.SvcAPI, "'--redis' 'toxiproxy:" + itoa(topo.Link(compose.LinkRedis).Listen) + "'"},
+		{compose.SvcAPI, "'--broker' 'toxiproxy:" + itoa(topo.Link(compose.LinkBroker).Listen) + "'"},
 		{compose.SvcPgBouncer, "host=toxiproxy port=" + itoa(topo.Link(compose.LinkBouncerPG).Listen)},
 		{compose.SvcPG0, `"host": "toxiproxy:` + itoa(topo.Link(compose.LinkPatroniEtcd).Listen)},
 		{compose.SvcPG1, `"connect_address": "toxiproxy:` + itoa(topo.Link(compose.LinkHAPG1).Listen)},

@@ -157,7 +157,10 @@ func (r recipe) fill(c *Container, img Images) error {
 
 	case compose.SvcAPI:
 		c.Image = img.API
-		c.Command = append([]string{"whatif-api"}, r.apiArgs()...)
+		// The runner's admin requests arrive from the bridge gateway, not
+		// loopback: the api takes a bearer token from the environment.
+		c.Env = map[string]string{adminTokenEnv: ""}
+		c.Command = []string{"sh", "-c", "exec whatif-api " + shellQuote(r.apiArgs()) + ` --admin-token "$` + adminTokenEnv + `"`}
 		c.Healthcheck = httpCheck(svc.Port("main"), "GET", "/health")
 
 	default:
@@ -392,4 +395,17 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// adminTokenEnv carries the api's admin token. The compose file takes it
+// from the host's environment (default "whatif"); Start makes a random one.
+const adminTokenEnv = "WHATIF_ADMIN_TOKEN"
+
+// shellQuote single-quotes each argument for sh -c.
+func shellQuote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'"'"'`) + "'"
+	}
+	return strings.Join(q, " ")
 }

@@ -2,8 +2,10 @@ package docker
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"strconv"
@@ -56,6 +58,7 @@ type Stack struct {
 	ids   map[string]string // service -> container id
 	locks map[string]*sync.Mutex
 	ready map[string]time.Duration
+	token string // the api's admin token
 
 	// ctx ends when Stop begins, cancelling Controller calls in flight.
 	ctx      context.Context
@@ -88,7 +91,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		cli.Close()
 		return nil, err
 	}
-	s := &Stack{cfg: cfg, proj: proj, cli: cli, ids: map[string]string{}, locks: map[string]*sync.Mutex{}, ready: map[string]time.Duration{}}
+	s := &Stack{cfg: cfg, proj: proj, cli: cli, ids: map[string]string{}, locks: map[string]*sync.Mutex{}, ready: map[string]time.Duration{},
+		token: rand.Text()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, c := range proj.Default() {
 		s.locks[c.Service] = &sync.Mutex{}
@@ -222,6 +226,10 @@ func (s *Stack) create(ctx context.Context, c Container) error {
 		bindings[port] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(p)}}
 	}
 	ip := netip.MustParseAddr(c.IP)
+	env := maps.Clone(c.Env)
+	if _, ok := env[adminTokenEnv]; ok {
+		env[adminTokenEnv] = s.token
+	}
 	req := testcontainers.GenericContainerRequest{
 		Started: true,
 		Logger:  tclog.NewNoopLogger(), // library code does not log
@@ -229,7 +237,7 @@ func (s *Stack) create(ctx context.Context, c Container) error {
 			Image:          c.Image,
 			Name:           s.proj.ContainerName(c.Service),
 			Cmd:            c.Command,
-			Env:            c.Env,
+			Env:            env,
 			Labels:         s.proj.labels(c.Service),
 			ExposedPorts:   exposed,
 			Networks:       []string{s.proj.Name},
@@ -365,3 +373,7 @@ func (s *Stack) ReadyAfter() map[string]time.Duration {
 	}
 	return out
 }
+
+// AdminToken is the bearer token of the api's admin endpoints (the
+// runner's requests do not come from the api's loopback).
+func (s *Stack) AdminToken() string { return s.token }

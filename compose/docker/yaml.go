@@ -57,6 +57,10 @@ func (p Project) YAML() string {
 		if len(c.Env) > 0 {
 			w(2, "environment:")
 			for _, k := range sortedKeys(c.Env) {
+				if k == adminTokenEnv {
+					w(3, "%s: \"${%s:-whatif}\"", k, k) // from the host's environment
+					continue
+				}
 				w(3, "%s: %s", k, q(c.Env[k]))
 			}
 		}
