@@ -44,7 +44,7 @@ func (c controller) Kill(ctx context.Context, svc string) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wait := c.s.cli.ContainerWait(wctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
-	st, err := c.s.state(ctx, svc)
+	st, err := c.s.inspect(ctx, id)
 	if err != nil {
 		return fmt.Errorf("docker: kill %s: %w", svc, err)
 	}
@@ -96,7 +96,7 @@ func (c controller) Resume(ctx context.Context, svc string) error {
 }
 
 func (c controller) resumeLocked(ctx context.Context, svc, id string) error {
-	st, err := c.s.state(ctx, svc)
+	st, err := c.s.inspect(ctx, id)
 	if err != nil {
 		return fmt.Errorf("docker: resume %s: %w", svc, err)
 	}
@@ -123,7 +123,7 @@ func (c controller) Start(ctx context.Context, svc string) error {
 	if err != nil {
 		return err
 	}
-	st, err := c.s.state(ctx, svc)
+	st, err := c.s.inspect(ctx, id)
 	if err == nil {
 		switch {
 		case st.Paused:

@@ -314,12 +314,18 @@ func (s *Stack) awaitHealthy(ctx context.Context, svc string) error {
 }
 
 func (s *Stack) state(ctx context.Context, svc string) (*container.State, error) {
-	r, err := s.cli.ContainerInspect(ctx, s.id(svc), client.ContainerInspectOptions{})
+	return s.inspect(ctx, s.id(svc))
+}
+
+// inspect is the state of a container (callers holding the service's lock
+// pass its id).
+func (s *Stack) inspect(ctx context.Context, id string) (*container.State, error) {
+	r, err := s.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil {
 		return nil, err
 	}
 	if r.Container.State == nil {
-		return nil, fmt.Errorf("docker: %s: no state", svc)
+		return nil, fmt.Errorf("docker: container %s: no state", id)
 	}
 	return r.Container.State, nil
 }
