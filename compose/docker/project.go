@@ -51,6 +51,7 @@ type Project struct {
 	Name       string // compose project, container and network name prefix
 	Topology   compose.Topology
 	Subnet     string
+	HostImage  string      // of the host containers (any image with sleep)
 	Containers []Container // in start order
 }
 
@@ -99,9 +100,10 @@ var startOrder = []string{
 func NewProject(topo compose.Topology, img Images, timers PatroniTimers) (Project, error) {
 	idx := subnetIndex(topo.Base)
 	p := Project{
-		Name:     ProjectName(topo.Base),
-		Topology: topo,
-		Subnet:   fmt.Sprintf("10.198.%d.0/24", idx),
+		Name:      ProjectName(topo.Base),
+		Topology:  topo,
+		Subnet:    fmt.Sprintf("10.198.%d.0/24", idx),
+		HostImage: img.Debian,
 	}
 	ip := func(svc string) string { return fmt.Sprintf("10.198.%d.%d", idx, hostIDs[svc]) }
 	for _, name := range topo.ServiceNames() {
@@ -154,3 +156,30 @@ func (p Project) Default() []Container {
 
 // ContainerName is the container of a service in this project.
 func (p Project) ContainerName(svc string) string { return p.Name + "-" + svc }
+
+// Every service runs in two containers: a "host" that holds the network
+// namespace (static IP, DNS name, published ports) and never fails, and
+// the service's processes, which join that namespace. Killing the service
+// container then leaves its host up, so a client dialing it gets an
+// immediate RST, exactly as from a killed process on loopback in local
+// mode. Without it, a dial of a killed container waits for a DNS failure
+// or an ARP timeout, and Toxiproxy, which dials upstreams from its accept
+// loop, stalls every link behind it (measured: its API hung for minutes).
+const hostSuffix = "-host"
+
+// HostService is the host container's service name.
+func (c Container) HostService() string {
+	if c.Replaces != "" {
+		return c.Replaces + hostSuffix
+	}
+	return c.Service + hostSuffix
+}
+
+// hostCommand keeps a host container alive and idle.
+var hostCommand = []string{"sleep", "infinity"}
+
+// labelRole marks host containers, which Reap removes last.
+const (
+	labelRole = "dev.whatif.role"
+	roleHost  = "netns-host"
+)

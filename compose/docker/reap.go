@@ -1,12 +1,15 @@
 package docker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 )
@@ -34,7 +37,16 @@ func reap(ctx context.Context, cli *testcontainers.DockerClient, project string)
 		errs []error
 		wg   sync.WaitGroup
 	)
+	// Services first, then the hosts whose network namespaces they use.
+	slices.SortStableFunc(list.Items, func(a, b container.Summary) int {
+		return cmp.Compare(a.Labels[labelRole], b.Labels[labelRole])
+	})
+	role := ""
 	for _, c := range list.Items {
+		if r := c.Labels[labelRole]; r != role {
+			wg.Wait()
+			role = r
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

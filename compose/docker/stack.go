@@ -56,6 +56,7 @@ type Stack struct {
 	proj  Project
 	cli   *testcontainers.DockerClient
 	ids   map[string]string // service -> container id
+	hosts map[string]string // service -> its host container's id
 	locks map[string]*sync.Mutex
 	ready map[string]time.Duration
 	token string // the api's admin token
@@ -91,7 +92,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		cli.Close()
 		return nil, err
 	}
-	s := &Stack{cfg: cfg, proj: proj, cli: cli, ids: map[string]string{}, locks: map[string]*sync.Mutex{}, ready: map[string]time.Duration{},
+	s := &Stack{cfg: cfg, proj: proj, cli: cli, ids: map[string]string{}, hosts: map[string]string{}, locks: map[string]*sync.Mutex{}, ready: map[string]time.Duration{},
 		token: rand.Text()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, c := range proj.Default() {
@@ -109,6 +110,9 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
+	if err := s.createHosts(sctx); err != nil {
+		return fail(err)
+	}
 	if err := s.bringUpAll(sctx, began); err != nil {
 		return fail(err)
 	}
@@ -215,9 +219,33 @@ func (s *Stack) bringUpAll(ctx context.Context, began time.Time) error {
 	return nil
 }
 
-// create makes and starts one container through testcontainers (no
-// reaper, no waiting strategy: health is awaited with local mode's checks).
-func (s *Stack) create(ctx context.Context, c Container) error {
+// createHosts starts every service's host container (see HostService):
+// the network namespace with the static IP, DNS name and published ports.
+func (s *Stack) createHosts(ctx context.Context) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, c := range s.proj.Default() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, err := s.createHost(ctx, c)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("docker: %s: %w", c.HostService(), err))
+				return
+			}
+			s.hosts[c.Service] = id
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *Stack) createHost(ctx context.Context, c Container) (string, error) {
 	exposed := []string{}
 	bindings := network.PortMap{}
 	for _, p := range c.Ports {
@@ -226,22 +254,55 @@ func (s *Stack) create(ctx context.Context, c Container) error {
 		bindings[port] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(p)}}
 	}
 	ip := netip.MustParseAddr(c.IP)
+	labels := s.proj.labels(c.HostService())
+	labels[labelRole] = roleHost
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		Started: true,
+		Logger:  tclog.NewNoopLogger(), // library code does not log
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image:          s.proj.HostImage,
+			Name:           s.proj.ContainerName(c.HostService()),
+			Cmd:            hostCommand,
+			Labels:         labels,
+			ExposedPorts:   exposed,
+			Networks:       []string{s.proj.Name},
+			NetworkAliases: map[string][]string{s.proj.Name: {c.Service}},
+			HostConfigModifier: func(hc *container.HostConfig) {
+				hc.PortBindings = bindings
+				init := true
+				hc.Init = &init
+			},
+			EndpointSettingsModifier: func(eps map[string]*network.EndpointSettings) {
+				if ep := eps[s.proj.Name]; ep != nil {
+					ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: ip}
+				}
+			},
+		},
+	})
+	if err != nil {
+		return "", err
+	}
+	return ctr.GetContainerID(), nil
+}
+
+// create makes and starts one service container in its host's network
+// namespace, through testcontainers (no reaper, no waiting strategy:
+// health is awaited with local mode's checks).
+func (s *Stack) create(ctx context.Context, c Container) error {
 	env := maps.Clone(c.Env)
 	if _, ok := env[adminTokenEnv]; ok {
 		env[adminTokenEnv] = s.token
 	}
+	hostID := s.hosts[c.Service]
 	req := testcontainers.GenericContainerRequest{
 		Started: true,
 		Logger:  tclog.NewNoopLogger(), // library code does not log
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image:          c.Image,
-			Name:           s.proj.ContainerName(c.Service),
-			Cmd:            c.Command,
-			Env:            env,
-			Labels:         s.proj.labels(c.Service),
-			ExposedPorts:   exposed,
-			Networks:       []string{s.proj.Name},
-			NetworkAliases: map[string][]string{s.proj.Name: {c.Service}},
+			Image:  c.Image,
+			Name:   s.proj.ContainerName(c.Service),
+			Cmd:    c.Command,
+			Env:    env,
+			Labels: s.proj.labels(c.Service),
 			ConfigModifier: func(cc *container.Config) {
 				cc.User = c.User
 				// No docker health check here: each one is a `docker exec`
@@ -252,14 +313,9 @@ func (s *Stack) create(ctx context.Context, c Container) error {
 				cc.Healthcheck = &container.HealthConfig{Test: []string{"NONE"}}
 			},
 			HostConfigModifier: func(hc *container.HostConfig) {
-				hc.PortBindings = bindings
+				hc.NetworkMode = container.NetworkMode("container:" + hostID)
 				init := true
 				hc.Init = &init // reaps zombies, forwards SIGTERM on removal
-			},
-			EndpointSettingsModifier: func(eps map[string]*network.EndpointSettings) {
-				if ep := eps[s.proj.Name]; ep != nil {
-					ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: ip}
-				}
 			},
 		},
 	}

@@ -36,7 +36,33 @@ func (p Project) YAML() string {
 	w(0, "#   docker-compose -p %s -f compose/docker-compose.yml up -d", p.Name)
 	w(0, "# Profiles (compose/.env sets COMPOSE_PROFILES=%s): %q runs the built-in broker,", profileBroker, profileBroker)
 	w(0, "# %q the official apache/kafka image in its place (COMPOSE_PROFILES=%s).", profileKafka, profileKafka)
+	w(0, "# Each service's processes join the network namespace of its \"-host\"")
+	w(0, "# container, which holds its address and ports: a killed service then")
+	w(0, "# refuses connections at once, as a killed process on loopback does.")
 	w(0, "services:")
+	for _, c := range p.Containers {
+		if c.Replaces != "" {
+			continue // runs in the host of the service it replaces
+		}
+		w(1, "%s:", c.HostService())
+		w(2, "image: %s", q(p.HostImage))
+		w(2, "container_name: %s", q(p.ContainerName(c.HostService())))
+		w(2, "init: true")
+		w(2, "command: %s", qlist(hostCommand))
+		w(2, "labels:")
+		w(3, "%s: %s", labelBase, q(strconv.Itoa(p.Topology.Base)))
+		w(3, "%s: %s", labelRole, q(roleHost))
+		if len(c.Ports) > 0 {
+			w(2, "ports:")
+			for _, port := range c.Ports {
+				w(3, "- %s", q(fmt.Sprintf("127.0.0.1:%d:%d", port, port)))
+			}
+		}
+		w(2, "networks:")
+		w(3, "whatif:")
+		w(4, "ipv4_address: %s", q(c.IP))
+		w(4, "aliases: [%s]", q(c.Service))
+	}
 	for _, c := range p.Containers {
 		w(1, "%s:", c.Service)
 		w(2, "image: %s", q(c.Image))
@@ -45,6 +71,7 @@ func (p Project) YAML() string {
 			w(2, "profiles: %s", qlist(c.Profiles))
 		}
 		w(2, "init: true")
+		w(2, "network_mode: %s", q("service:"+c.HostService()))
 		if c.User != "" {
 			w(2, "user: %s", q(c.User))
 		}
@@ -66,30 +93,18 @@ func (p Project) YAML() string {
 		}
 		w(2, "labels:")
 		w(3, "%s: %s", labelBase, q(strconv.Itoa(p.Topology.Base)))
-		if len(c.Ports) > 0 {
-			w(2, "ports:")
-			for _, port := range c.Ports {
-				w(3, "- %s", q(fmt.Sprintf("127.0.0.1:%d:%d", port, port)))
-			}
-		}
-		w(2, "networks:")
-		w(3, "whatif:")
-		w(4, "ipv4_address: %s", q(c.IP))
-		if c.Replaces != "" {
-			w(4, "aliases: [%s]", q(c.Replaces))
-		}
 		var deps []string
 		for _, d := range c.DependsOn {
 			if !profiled[d] { // a profile may be off: compose refuses a dependency on it
 				deps = append(deps, d)
 			}
 		}
-		if len(deps) > 0 {
-			w(2, "depends_on:")
-			for _, d := range deps {
-				w(3, "%s:", d)
-				w(4, "condition: service_healthy")
-			}
+		w(2, "depends_on:")
+		w(3, "%s:", c.HostService())
+		w(4, "condition: service_started")
+		for _, d := range deps {
+			w(3, "%s:", d)
+			w(4, "condition: service_healthy")
 		}
 		if len(c.Healthcheck) > 0 {
 			w(2, "healthcheck:")
