@@ -189,6 +189,9 @@ func cmdStatus(ctx context.Context, args []string) (int, error) {
 		}
 	}
 	for _, l := range top.Links {
+		if sf.compose() {
+			break // the proxies listen inside the stack's network only
+		}
 		ok := listening(l.Listen)
 		if !ok {
 			bad++
