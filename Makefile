@@ -49,8 +49,9 @@ vet:
 unit:
 	$(GO) test -race -count=1 -short ./...
 
-# Integration tests: real Postgres/Patroni/etcd/HAProxy/PgBouncer/Redis processes.
-integration: build
+# Integration tests: real Postgres/Patroni/etcd/HAProxy/PgBouncer/Redis processes
+# (and, where a Docker engine answers, the same stack in containers: images first).
+integration: build $(if $(DOCKER_OK),images)
 	WHATIF_BIN_DIR=$(BIN) $(GO) test -count=1 -timeout 30m ./compose/... ./services/... ./cmd/...
 
 # Every registered experiment of the foundation, quick time scale, full matrix.
@@ -77,11 +78,15 @@ images:
 	echo "images built on $$base in $$(( $$(date +%s) - t0 ))s: whatif/{debian,$(shell echo $(GO_IMAGES) | tr ' ' ',')}:$(IMAGE_TAG)"
 
 # redis-crash and db-failover, quick, on the compose stack; skipped (one
-# line) where no Docker engine answers.
+# line) where no Docker engine answers. Normal load only: at 10x the 2-core
+# CI box is bound by docker's port proxy and bridge networking, not by the
+# system under test (docs/compose.md); `make experiment STACK=compose` runs
+# the full matrix.
+COMPOSE_CI_ARGS ?= --quick --load normal
 experiments-compose: build
 ifeq ($(DOCKER_OK),yes)
 	@$(MAKE) --no-print-directory images
-	@set -e; for x in $(EXPERIMENTS_COMPOSE); do echo "=== $$x (compose)"; $(BIN)/whatif run $$x --quick --stack compose; done
+	@set -e; for x in $(EXPERIMENTS_COMPOSE); do echo "=== $$x (compose)"; $(BIN)/whatif run $$x --stack compose $(COMPOSE_CI_ARGS); done
 else
 	@echo "experiments-compose: SKIP - no Docker engine answers (docker info failed); the compose stack needs one"
 endif
