@@ -9,8 +9,18 @@ ARGS ?=
 # Debian packages of the real servers the stack runs (never mocks).
 DEB_PKGS := postgresql-15 postgresql-client-15 patroni python3-psycopg2 python3-etcd etcd-server etcd-client haproxy pgbouncer redis-server
 EXPERIMENTS_QUICK := redis-crash db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing slow-query traffic-spike
+# STACK=compose runs `make experiment` on the docker compose reference stack.
+STACK ?= local
+# db-failover under compose is left out of CI for now: its killed leader came
+# back once in ~8 restarts without pg_rewind and never rejoined (docs/compose.md);
+# `make experiment SCENARIO=db-failover STACK=compose` runs it.
+EXPERIMENTS_COMPOSE := redis-crash
+IMAGE_TAG := dev
+GO_IMAGES := api broker toxiproxy
+# `make test` adds the compose experiments only where a Docker engine answers.
+DOCKER_OK := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: all deps build test unit integration experiments-quick experiment bench list clean fmt vet
+.PHONY: all deps build test unit integration experiments-quick experiment bench list clean fmt vet images experiments-compose
 
 all: build
 
@@ -42,19 +52,54 @@ vet:
 unit:
 	$(GO) test -race -count=1 -short ./...
 
-# Integration tests: real Postgres/Patroni/etcd/HAProxy/PgBouncer/Redis processes.
-integration: build
+# Integration tests: real Postgres/Patroni/etcd/HAProxy/PgBouncer/Redis processes
+# (and, where a Docker engine answers, the same stack in containers: images first).
+integration: build $(if $(DOCKER_OK),images)
 	WHATIF_BIN_DIR=$(BIN) $(GO) test -count=1 -timeout 30m ./compose/... ./services/... ./cmd/...
 
 # Every registered experiment of the foundation, quick time scale, full matrix.
 experiments-quick: build
 	@set -e; for x in $(EXPERIMENTS_QUICK); do echo "=== $$x"; $(BIN)/whatif run $$x --quick; done
 
-test: deps fmt vet unit integration experiments-quick
+# The compose stack's images, built offline when no registry answers (see
+# compose/images/base.sh). Cached: an existing base image is reused and
+# docker's layer cache does the rest.
+images:
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "images: no Docker engine answers (docker info failed)"; exit 1; }
+	@command -v debootstrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get install -y -qq debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }; \
+	  else echo "debootstrap is missing (needed when no registry answers): sudo apt-get install debootstrap"; fi; }
+	@set -e; t0=$$(date +%s); \
+	base=$$(PKGS="$(DEB_PKGS)" compose/images/base.sh); \
+	docker build -q -t whatif/debian:$(IMAGE_TAG) --build-arg BASE_IMAGE=$$base --build-arg PKGS="$(DEB_PKGS)" -f compose/images/debian.Dockerfile compose/images >/dev/null; \
+	mkdir -p $(BIN)/docker; \
+	for s in api broker; do CGO_ENABLED=0 $(GO) build -o $(BIN)/docker/whatif-$$s ./services/$$s; done; \
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/docker/whatif-toxiproxy ./cmd/whatif-toxiproxy; \
+	for s in $(GO_IMAGES); do \
+	  docker build -q -t whatif/$$s:$(IMAGE_TAG) --build-arg BASE_IMAGE=whatif/debian:$(IMAGE_TAG) --build-arg BIN=whatif-$$s -f compose/images/go.Dockerfile $(BIN)/docker >/dev/null; \
+	done; \
+	echo "images built on $$base in $$(( $$(date +%s) - t0 ))s: whatif/{debian,$(shell echo $(GO_IMAGES) | tr ' ' ',')}:$(IMAGE_TAG)"
+
+# The compose experiments, quick, on the compose stack; skipped (one
+# line) where no Docker engine answers. Normal load only: at 10x the 2-core
+# CI box is bound by docker's port proxy and bridge networking, not by the
+# system under test (docs/compose.md); `make experiment STACK=compose` runs
+# the full matrix.
+COMPOSE_CI_ARGS ?= --quick --load normal
+experiments-compose: build
+ifeq ($(DOCKER_OK),yes)
+	@$(MAKE) --no-print-directory images
+	@set -e; for x in $(EXPERIMENTS_COMPOSE); do echo "=== $$x (compose)"; $(BIN)/whatif run $$x --stack compose $(COMPOSE_CI_ARGS); done
+else
+	@echo "experiments-compose: SKIP - no Docker engine answers (docker info failed); the compose stack needs one"
+endif
+
+test: deps fmt vet unit integration experiments-quick experiments-compose
 
 experiment: deps build
-	@test -n "$(SCENARIO)" || { echo "usage: make experiment SCENARIO=<name> [ARGS='--quick --load peak']"; $(BIN)/whatif list; exit 2; }
-	$(BIN)/whatif run $(SCENARIO) $(ARGS)
+	@test -n "$(SCENARIO)" || { echo "usage: make experiment SCENARIO=<name> [STACK=local|compose] [ARGS='--quick --load peak']"; $(BIN)/whatif list; exit 2; }
+	@if [ "$(STACK)" = compose ]; then $(MAKE) --no-print-directory images; fi
+	$(BIN)/whatif run $(SCENARIO) --stack $(STACK) $(ARGS)
 
 list: build
 	$(BIN)/whatif list

@@ -30,6 +30,11 @@ const (
 	offProxy     = 100 // toxiproxy listeners start here
 )
 
+// PGMaxConnections is Postgres' max_connections on both backends: a small
+// database, so that the traffic-spike experiment's unpooled checkouts can
+// exhaust it.
+const PGMaxConnections = 100
+
 // Service is one component of the system under test.
 type Service struct {
 	Name  string         // "redis", "pg0", ...

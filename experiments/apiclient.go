@@ -12,8 +12,9 @@ import (
 
 // apiAdmin talks to the API's admin endpoints, the way an operator would.
 type apiAdmin struct {
-	base string
-	hc   *http.Client
+	base  string
+	hc    *http.Client
+	token string // bearer token, if the stack needs one (AdminTokener)
 }
 
 func newAPIAdmin(base string) *apiAdmin {
@@ -34,6 +35,9 @@ func (a *apiAdmin) do(ctx context.Context, method, path string, in, out any) err
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
 	resp, err := a.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)

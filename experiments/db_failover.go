@@ -149,7 +149,15 @@ func auditOrders(ctx context.Context, e *Env, r *Run) error {
 	r.SetFact("orders_acked", float64(len(acked)))
 	r.SetFact("orders_lost", float64(lost))
 	r.SetFact("orders_duplicated", float64(dup))
-	rejoined, took := awaitRejoin(ctx, e.Topology, f.victim, dbRejoinDeadline)
+	f.mu.Lock()
+	victim := f.victim
+	f.mu.Unlock()
+	if victim == "" {
+		// the fault never found a leader to break: nothing to rejoin, and
+		// the run proves nothing (its inject error is reported)
+		return fmt.Errorf("no leader was broken, so no rejoin to await")
+	}
+	rejoined, took := awaitRejoin(ctx, e.Topology, victim, dbRejoinDeadline)
 	r.SetFact("old_primary_rejoined", boolf(rejoined))
 	if rejoined {
 		r.SetFact("rejoin_wait_after_run_seconds", took.Seconds())

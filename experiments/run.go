@@ -57,6 +57,7 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 	}
 	top := st.Topology()
 	admin := newAPIAdmin(fmt.Sprintf("http://%s", compose.Addr(top.Service(compose.SvcAPI).Port("main"))))
+	admin.token = adminToken(st)
 	known, err := admin.Protections(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the API's protections: %w", err)

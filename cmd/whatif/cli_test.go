@@ -21,7 +21,7 @@ func TestRejectsBadInput(t *testing.T) {
 		{[]string{"run", "redis-crash", "extra"}, "unexpected arguments"},
 		{[]string{"run", "redis-crash", "--nope"}, "flag provided but not defined"},
 		{[]string{"run", "redis-crash", "--base", "80"}, "--base 80"},
-		{[]string{"run", "redis-crash", "--stack", "compose"}, "--stack compose is not built yet"},
+		{[]string{"run", "redis-crash", "--stack", "compose", "--base", "80"}, "--base 80"}, // compose is accepted, then validated
 		{[]string{"run", "redis-crash", "--stack", "k8s"}, `--stack "k8s"`},
 		{[]string{"explain"}, "explain takes one experiment name"},
 		{[]string{"explain", "nope"}, `unknown experiment "nope"`},

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/compose/docker"
 	"github.com/whatif-lab/whatif/compose/local"
 )
 
@@ -147,6 +148,14 @@ func cmdDown(ctx context.Context, args []string) (int, error) {
 	}
 	os.Remove(sf.pidFile())
 	os.Remove(sf.serveLog())
+	if sf.compose() {
+		// whatever a crashed runner or server left: containers, network
+		if err := docker.Reap(ctx, *sf.base); err != nil {
+			return 1, err
+		}
+		fmt.Printf("compose stack %s is down; no container or network of it is left\n", docker.ProjectName(*sf.base))
+		return 0, nil
+	}
 	// whatever a crashed runner or server left: processes, data, run folder
 	if err := local.Reap(sf.runDir()); err != nil {
 		return 1, err
@@ -180,6 +189,9 @@ func cmdStatus(ctx context.Context, args []string) (int, error) {
 		}
 	}
 	for _, l := range top.Links {
+		if sf.compose() {
+			break // the proxies listen inside the stack's network only
+		}
 		ok := listening(l.Listen)
 		if !ok {
 			bad++

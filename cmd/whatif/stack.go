@@ -9,9 +9,17 @@ import (
 	"path/filepath"
 	"time"
 
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
 	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/compose/docker"
 	"github.com/whatif-lab/whatif/compose/local"
+	"github.com/whatif-lab/whatif/experiments"
 )
+
+// testcontainers prints a banner on its first docker connection; the CLI
+// has its own output.
+func init() { tclog.SetDefault(tclog.NewNoopLogger()) }
 
 // stackFlags are the flags every command that touches a stack shares.
 type stackFlags struct {
@@ -31,10 +39,7 @@ func addStackFlags(fs *flag.FlagSet) *stackFlags {
 }
 
 func (f *stackFlags) validate() error {
-	if *f.kind != "local" {
-		if *f.kind == "compose" {
-			return fmt.Errorf("--stack compose is not built yet (issue 3); use --stack local")
-		}
+	if *f.kind != "local" && *f.kind != "compose" {
 		return fmt.Errorf("--stack %q: want local or compose", *f.kind)
 	}
 	if *f.base < 1024 || *f.base+compose.PortSpan > 65535 {
@@ -64,14 +69,28 @@ func stateRoot() string { return filepath.Join(os.TempDir(), "whatif") }
 
 func (f *stackFlags) runDir() string { return filepath.Join(stateRoot(), fmt.Sprint(*f.base)) }
 
+func (f *stackFlags) compose() bool { return *f.kind == "compose" }
+
+// stoppable is a running stack of either backend.
+type stoppable interface {
+	experiments.Stack
+	Stop(ctx context.Context) error
+}
+
 type runningStack struct {
-	stack *local.Stack
+	stack stoppable
 	logs  *os.File
 }
 
 func (r *runningStack) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	if ds, ok := r.stack.(*docker.Stack); ok && r.logs != nil {
+		// Containers keep their logs until removed: copy them first.
+		if err := ds.WriteLogs(ctx, r.logs); err != nil {
+			fmt.Fprintln(os.Stderr, "whatif: copying container logs:", err)
+		}
+	}
 	if err := r.stack.Stop(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "whatif: stopping the stack:", err)
 	}
@@ -84,6 +103,9 @@ func (r *runningStack) close() {
 func (f *stackFlags) start(ctx context.Context, out io.Writer) (*runningStack, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
+	}
+	if f.compose() {
+		return f.startCompose(ctx, out)
 	}
 	bin, err := f.bin()
 	if err != nil {
@@ -109,5 +131,27 @@ func (f *stackFlags) start(ctx context.Context, out io.Writer) (*runningStack, e
 		return nil, fmt.Errorf("starting the local stack: %w", err)
 	}
 	fmt.Fprintf(out, "stack up in %.1fs (ports %d-%d, run dir %s)\n", time.Since(t0).Seconds(), *f.base, *f.base+compose.PortSpan-1, f.runDir())
+	return &runningStack{stack: st, logs: logf}, nil
+}
+
+// startCompose brings the docker stack up; docker.Start first removes
+// whatever a killed runner left at this base.
+func (f *stackFlags) startCompose(ctx context.Context, out io.Writer) (*runningStack, error) {
+	var logf *os.File
+	if *f.logs != "" {
+		var err error
+		if logf, err = os.Create(*f.logs); err != nil {
+			return nil, fmt.Errorf("--logs: %w", err)
+		}
+	}
+	t0 := time.Now()
+	st, err := docker.Start(ctx, docker.Config{Topology: f.topology()})
+	if err != nil {
+		if logf != nil {
+			logf.Close()
+		}
+		return nil, fmt.Errorf("starting the compose stack: %w", err)
+	}
+	fmt.Fprintf(out, "compose stack %s up in %.1fs (ports %d-%d on 127.0.0.1)\n", st.Project().Name, time.Since(t0).Seconds(), *f.base, *f.base+compose.PortSpan-1)
 	return &runningStack{stack: st, logs: logf}, nil
 }

@@ -84,9 +84,7 @@ func patroniConfig(topo compose.Topology, node, nodeDir, bootstrap string, t Pat
 						"hot_standby":     "on",
 						"wal_keep_size":   "256MB",
 						"max_wal_senders": 10,
-						// A small database: the traffic-spike experiment's
-						// unpooled checkouts must be able to exhaust it.
-						"max_connections": 100,
+						"max_connections": compose.PGMaxConnections,
 						// A standby whose WAL source failed retries after 5 s by
 						// default: that dominated rejoin after pg_rewind.
 						"wal_retrieve_retry_interval": "500ms",

@@ -106,15 +106,11 @@ func buildServices(cfg Config, names []string, pg *pgUser) (map[string]*service,
 		var err error
 		switch name {
 		case compose.SvcEtcd:
-			main := addr(topo.Service(name).Port("main"))
 			sv.spec.Path, err = lookBin("etcd")
 			sv.spec.Args = etcdArgs(topo, dir)
 			sv.setup = func() error { return mkServiceDir(dir, nil) }
-			sv.health = func(ctx context.Context) (string, error) { return "", etcdHealthy(ctx, main) }
 
 		case compose.SvcPG0, compose.SvcPG1:
-			rest := addr(topo.Service(name).Port("rest"))
-			pgAddr := addr(topo.Service(name).Port("main"))
 			conf := filepath.Join(dir, "patroni.yml")
 			sv.spec.AsPG = true
 			sv.spec.Path, err = lookBin("patroni")
@@ -135,13 +131,8 @@ func buildServices(cfg Config, names []string, pg *pgUser) (map[string]*service,
 				}
 				return writeOwned(conf, b, pg)
 			}
-			// Leader, or replica that streams. After a Kill, Patroni first
-			// reports "running" as a replica on the old timeline, then
-			// stops it for pg_rewind: "running" alone would be premature.
-			sv.health = func(ctx context.Context) (string, error) { return pgNodeHealthy(ctx, rest, pgAddr) }
 
 		case compose.SvcHAProxy:
-			ha := topo.Service(name)
 			conf := filepath.Join(dir, "haproxy.cfg")
 			sv.spec.Path, err = lookBin("haproxy")
 			sv.spec.Args = []string{"-db", "-f", conf}
@@ -151,16 +142,8 @@ func buildServices(cfg Config, names []string, pg *pgUser) (map[string]*service,
 				}
 				return writeOwned(conf, []byte(haproxyConfig(topo)), nil)
 			}
-			rests := map[string]string{}
-			for _, n := range []string{compose.SvcPG0, compose.SvcPG1} {
-				rests[n] = addr(topo.Service(n).Port("rest"))
-			}
-			sv.health = func(ctx context.Context) (string, error) {
-				return haproxyHealthy(ctx, ha, rests)
-			}
 
 		case compose.SvcPgBouncer:
-			main := addr(topo.Service(name).Port("main"))
 			conf := filepath.Join(dir, "pgbouncer.ini")
 			sv.spec.AsPG = true
 			sv.spec.Path, err = lookBin("pgbouncer")
@@ -174,34 +157,28 @@ func buildServices(cfg Config, names []string, pg *pgUser) (map[string]*service,
 				}
 				return writeOwned(conf, []byte(pgbouncerConfig(topo, dir)), pg)
 			}
-			sv.health = func(ctx context.Context) (string, error) {
-				var one int
-				return "", pgQuery(ctx, main, "SELECT 1", &one)
-			}
 
 		case compose.SvcRedis:
-			main := addr(topo.Service(name).Port("main"))
 			sv.spec.Path, err = lookBin("redis-server")
 			sv.spec.Args = redisArgs(topo, dir)
 			sv.setup = func() error { return mkServiceDir(dir, nil) }
-			sv.health = func(ctx context.Context) (string, error) { return "", redisPing(ctx, main) }
 
 		case compose.SvcBroker:
-			main := addr(topo.Service(name).Port("main"))
 			sv.spec.Path, err = ourBinary(cfg.BinDir, brokerBinary)
 			sv.spec.Args = brokerArgs(topo, dir)
 			sv.setup = func() error { return mkServiceDir(dir, nil) }
-			sv.health = func(ctx context.Context) (string, error) { return "", kafkaAPIVersions(ctx, main) }
 
 		case compose.SvcAPI:
-			main := addr(topo.Service(name).Port("main"))
 			sv.spec.Path, err = ourBinary(cfg.BinDir, apiBinary)
 			sv.spec.Args = apiArgs(topo, cfg.APIArgs)
 			sv.setup = func() error { return mkServiceDir(dir, nil) }
-			sv.health = func(ctx context.Context) (string, error) { return "", httpOK(ctx, "http://"+main+"/health") }
 
 		default:
 			return nil, fmt.Errorf("local: no recipe for service %q", name)
+		}
+		if err == nil {
+			// The same readiness checks as the compose backend (Probe).
+			sv.health, err = Probe(topo, name)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("local: %s: %w", name, err)

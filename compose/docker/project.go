@@ -1,0 +1,183 @@
+// Package docker runs the whatif system under test as Docker containers —
+// the compose reference stack. One Project, derived from compose.Topology,
+// is both rendered to compose/docker-compose.yml and started by Start, so
+// the YAML and the Go backend cannot drift apart.
+package docker
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/whatif-lab/whatif/compose"
+)
+
+// Images names the images a stack runs; `make images` builds them.
+type Images struct {
+	Debian    string // Postgres/Patroni, etcd, HAProxy, PgBouncer, Redis
+	API       string
+	Broker    string
+	Toxiproxy string
+	Kafka     string // opt-in profile "kafka": the official image (not pullable here)
+}
+
+// DefaultImages are the tags `make images` builds.
+var DefaultImages = Images{
+	Debian:    "whatif/debian:dev",
+	API:       "whatif/api:dev",
+	Broker:    "whatif/broker:dev",
+	Toxiproxy: "whatif/toxiproxy:dev",
+	Kafka:     "apache/kafka:3.9.0",
+}
+
+// Container is one service of the project: what compose would create.
+type Container struct {
+	Service string // compose service name (= topology service name)
+	Image   string
+	// Command runs under docker's init. Strings may hold "$VAR" for the
+	// container's shell; the YAML renderer escapes them from compose.
+	Command     []string
+	User        string // "" = the image's (root)
+	Env         map[string]string
+	Ports       []int  // published as 127.0.0.1:p:p (same number inside)
+	IP          string // static: HAProxy resolves its check addresses once
+	DependsOn   []string
+	Healthcheck []string // CMD form, for docker and `compose up --wait`
+	Profiles    []string // empty = always on
+	Replaces    string   // a profile alternative to another service (same IP and alias)
+}
+
+// Project is the whole stack of one topology.
+type Project struct {
+	Name       string // compose project, container and network name prefix
+	Topology   compose.Topology
+	Subnet     string
+	HostImage  string      // of the host containers (any image with sleep)
+	Containers []Container // in start order
+}
+
+// Labels on everything we create, so Reap finds leftovers of a dead run.
+const (
+	labelProject = "com.docker.compose.project" // also what docker-compose uses
+	labelService = "com.docker.compose.service"
+	labelBase    = "dev.whatif.base"
+)
+
+// ProjectName derives the project from the base: two stacks never collide.
+func ProjectName(base int) string { return fmt.Sprintf("whatif-%d", base) }
+
+// subnetIndex picks a /24 per base (bases are PortSpan apart).
+func subnetIndex(base int) int { return (base / compose.PortSpan) % 256 }
+
+// hostIDs are the last octet of each service's static address.
+var hostIDs = map[string]int{
+	compose.SvcToxiproxy: 10, compose.SvcAPI: 11, compose.SvcRedis: 12,
+	compose.SvcEtcd: 13, compose.SvcPG0: 14, compose.SvcPG1: 15,
+	compose.SvcHAProxy: 16, compose.SvcPgBouncer: 17, compose.SvcBroker: 18,
+}
+
+// deps is who must be healthy before a service starts. Toxiproxy comes
+// first for everyone: every link goes through it.
+var deps = map[string][]string{
+	compose.SvcToxiproxy: nil,
+	compose.SvcEtcd:      {compose.SvcToxiproxy},
+	compose.SvcRedis:     {compose.SvcToxiproxy},
+	compose.SvcBroker:    {compose.SvcToxiproxy},
+	compose.SvcPG0:       {compose.SvcToxiproxy, compose.SvcEtcd},
+	compose.SvcPG1:       {compose.SvcToxiproxy, compose.SvcEtcd},
+	compose.SvcHAProxy:   {compose.SvcPG0, compose.SvcPG1},
+	compose.SvcPgBouncer: {compose.SvcHAProxy},
+	compose.SvcAPI:       {compose.SvcRedis, compose.SvcBroker, compose.SvcHAProxy, compose.SvcPgBouncer},
+}
+
+// startOrder is a topological order of deps.
+var startOrder = []string{
+	compose.SvcToxiproxy, compose.SvcEtcd, compose.SvcRedis, compose.SvcBroker,
+	compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcAPI,
+}
+
+// NewProject derives the containers of a topology. It fails when the
+// topology has a service this backend has no recipe for.
+func NewProject(topo compose.Topology, img Images, timers PatroniTimers) (Project, error) {
+	idx := subnetIndex(topo.Base)
+	p := Project{
+		Name:      ProjectName(topo.Base),
+		Topology:  topo,
+		Subnet:    fmt.Sprintf("10.198.%d.0/24", idx),
+		HostImage: img.Debian,
+	}
+	ip := func(svc string) string { return fmt.Sprintf("10.198.%d.%d", idx, hostIDs[svc]) }
+	for _, name := range topo.ServiceNames() {
+		if _, ok := deps[name]; !ok {
+			return Project{}, fmt.Errorf("docker: no recipe for topology service %q", name)
+		}
+	}
+	for _, name := range startOrder {
+		svc := topo.Service(name)
+		c := Container{Service: name, IP: ip(name), DependsOn: deps[name]}
+		// Only the services' own ports are published: the proxies' listen
+		// ports serve the containers, and every published port costs the
+		// engine a docker-proxy process and iptables rules at start (9
+		// containers with 25 ports took ~25 s to start here).
+		c.Ports = sortedPorts(svc)
+		r := recipe{topo: topo, timers: timers, ip: ip}
+		if err := r.fill(&c, img); err != nil {
+			return Project{}, err
+		}
+		p.Containers = append(p.Containers, c)
+	}
+	kafka := kafkaContainer(topo, img, ip(compose.SvcBroker))
+	p.Containers = append(p.Containers, kafka)
+	return p, nil
+}
+
+// sortedPorts lists a service's ports in ascending order.
+func sortedPorts(s compose.Service) []int {
+	var ps []int
+	for _, p := range s.Ports {
+		ps = append(ps, p)
+	}
+	slices.Sort(ps)
+	return ps
+}
+
+// Default returns the containers of the default profile set: everything
+// but the opt-in apache/kafka.
+func (p Project) Default() []Container {
+	var out []Container
+	for _, c := range p.Containers {
+		if len(c.Profiles) == 0 || slices.Contains(c.Profiles, profileBroker) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ContainerName is the container of a service in this project.
+func (p Project) ContainerName(svc string) string { return p.Name + "-" + svc }
+
+// Every service runs in two containers: a "host" that holds the network
+// namespace (static IP, DNS name, published ports) and never fails, and
+// the service's processes, which join that namespace. Killing the service
+// container then leaves its host up, so a client dialing it gets an
+// immediate RST, exactly as from a killed process on loopback in local
+// mode. Without it, a dial of a killed container waits for a DNS failure
+// or an ARP timeout, and Toxiproxy, which dials upstreams from its accept
+// loop, stalls every link behind it (measured: its API hung for minutes).
+const hostSuffix = "-host"
+
+// HostService is the host container's service name.
+func (c Container) HostService() string {
+	if c.Replaces != "" {
+		return c.Replaces + hostSuffix
+	}
+	return c.Service + hostSuffix
+}
+
+// hostCommand keeps a host container alive and idle.
+var hostCommand = []string{"sleep", "infinity"}
+
+// labelRole marks host containers, which Reap removes last.
+const (
+	labelRole = "dev.whatif.role"
+	roleHost  = "netns-host"
+)
