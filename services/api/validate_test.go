@@ -97,7 +97,7 @@ func TestParseSettings(t *testing.T) {
 		{name: "two knobs", in: map[string]string{"breaker_cooldown": "3s", "query_cost": "20ms"},
 			want: knobValues{"breaker_cooldown": 3 * time.Second, "query_cost": 20 * time.Millisecond}},
 		{name: "zero cost allowed", in: map[string]string{"query_cost": "0s"}, want: knobValues{"query_cost": 0}},
-		{name: "empty", in: map[string]string{}, wantErr: "no settings given; valid names: breaker_cooldown, l1_ttl"},
+		{name: "empty", in: map[string]string{}, wantErr: "no settings given; valid names: breaker_cooldown, checkout_hold, home_ttl"},
 		{name: "unknown", in: map[string]string{"cooldown": "3s"}, wantErr: `unknown setting "cooldown"; valid names:`},
 		{name: "not a duration", in: map[string]string{"query_cost": "fast"}, wantErr: `query_cost "fast": want a duration`},
 		{name: "out of range", in: map[string]string{"breaker_cooldown": "0s"}, wantErr: "breaker_cooldown 0s: must be in 1ms..1h0m0s"},
