@@ -536,11 +536,11 @@ func TestAdmin(t *testing.T) {
 
 	r := do(t, "PUT", a.base+"/admin/protections", `{"l1_cache":true,"bogus":true}`)
 	if r.code != 400 || !strings.Contains(string(r.body), "unknown protection(s) bogus") ||
-		!strings.Contains(string(r.body), `"valid":["db_breaker","db_proxy","db_timeouts","idempotency","l1_cache","replica_reads","retry_after","ttl_jitter"]`) {
+		!strings.Contains(string(r.body), `"valid":["coalesce","db_breaker","db_pooler","db_proxy","db_timeouts","early_refresh","heavy_isolation","idempotency","internal_no_retry","l1_cache","priority_shed","rate_limit","replica_reads","retry_after","shed_early","ttl_jitter"]`) {
 		t.Fatalf("unknown protection: %d %s", r.code, r.body)
 	}
 	r = do(t, "PUT", a.base+"/admin/protections", `{"l1_cache":true}`)
-	if m := r.json(t); r.code != 200 || len(m) != 8 || m["l1_cache"] != true || m["db_breaker"] != false {
+	if m := r.json(t); r.code != 200 || len(m) != len(protectionNames) || m["l1_cache"] != true || m["db_breaker"] != false {
 		t.Fatalf("set protection: %d %s", r.code, r.body)
 	}
 
