@@ -34,7 +34,7 @@ var slowQuery = Experiment{
 		"order writes. The fault drops the report's index: each report becomes a sequential scan of the table. " +
 		"Unprotected (no statement or acquire timeout, no breaker, reports share the writes' pool): the pool exhausts within " +
 		"seconds and the unrelated writes queue behind the reports until they time out. Protected: reports run in " +
-		"their own one-connection pool on the replica with statement and acquire timeouts, and a breaker stops " +
+		"their own two-connection pool on the replica with statement and acquire timeouts, and a breaker stops " +
 		"sending them while they are slow, so they fail fast while writes keep their latency. Recovery is the seed's: CREATE INDEX CONCURRENTLY, no restart.",
 	Load: Load{
 		Rate:        slowQueryRate,

@@ -50,7 +50,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.pgBouncer, "pgbouncer", "", "PgBouncer DSN (transaction mode) for checkouts when db_pooler is on")
 	fs.StringVar(&f.broker, "broker", "", "Kafka broker HOST:PORT (validated, not used yet)")
 	fs.IntVar(&f.dbPool, "db-pool", 4, "max connections per Postgres pool")
-	fs.IntVar(&f.reportPool, "report-pool", 1, "max connections of the report pool on the replica (used when heavy_isolation is on)")
+	fs.IntVar(&f.reportPool, "report-pool", 2, "max connections of the report pool on the replica (used when heavy_isolation is on)")
 	fs.IntVar(&f.checkoutConns, "checkout-conns", 150, "most connections each checkout pool opens; without db_pooler each is a Postgres backend, and 150 is more than the stack's max_connections (100)")
 	fs.IntVar(&f.shedLow, "shed-low", 8, "priority_shed: low-priority checkouts are shed once this many checkouts are in flight")
 	fs.IntVar(&f.shedHigh, "shed-high", 30, "priority_shed: high-priority checkouts are shed once this many checkouts are in flight")
