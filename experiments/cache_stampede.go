@@ -139,13 +139,14 @@ func expireHotKey(e *Env) chaos.Fault {
 // end of the run: with one expiry per run, the count per expiry.
 func counterIncrease(key string) Measure {
 	return func(r *Run) (float64, error) {
-		rate, err := r.CounterRateBetween(r.FaultAt.Truncate(time.Second), r.End.Truncate(time.Second), key)
-		if err != nil {
-			return 0, err
+		a, okA := r.sampleAt(r.FaultAt.Truncate(time.Second))
+		b, okB := r.sampleAt(r.End.Truncate(time.Second))
+		va, ok1 := a.Values[key]
+		vb, ok2 := b.Values[key]
+		if !okA || !okB || !ok1 || !ok2 || b.At <= a.At {
+			return 0, fmt.Errorf("no %s samples from the fault to the end", key)
 		}
-		a, _ := r.sampleAt(r.FaultAt.Truncate(time.Second))
-		b, _ := r.sampleAt(r.End.Truncate(time.Second))
-		return rate * (b.At - a.At).Seconds(), nil
+		return vb - va, nil
 	}
 }
 

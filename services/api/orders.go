@@ -136,9 +136,7 @@ func (a *app) dbFailure(w http.ResponseWriter, r *http.Request, err error) {
 		return // client gone
 	}
 	if a.prot.On(protRetryAfter) {
-		secs := int(a.settings.get(knobRetryAfter) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		httpx.Error(w, http.StatusServiceUnavailable, "database unavailable, retry later: "+err.Error())
+		a.unavailable(w, "database unavailable, retry later: "+err.Error())
 		return
 	}
 	httpx.Error(w, http.StatusInternalServerError, "database: "+err.Error())
