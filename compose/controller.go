@@ -15,3 +15,15 @@ type Controller interface {
 	// Start starts a killed service again and returns once it is healthy.
 	Start(ctx context.Context, svc string) error
 }
+
+// Restarts counts what a service's restart policy did.
+type Restarts struct {
+	Restarts int // relaunches after the service died on its own
+	OOMKills int // kills by the kernel's OOM killer; -1 = unknown
+}
+
+// RestartCounter is implemented by the controllers of backends that
+// restart services which die on their own (the app instances).
+type RestartCounter interface {
+	Restarts(ctx context.Context, svc string) (Restarts, error)
+}

@@ -15,6 +15,8 @@ const (
 
 	offToxiproxy = 0   // toxiproxy HTTP API (embedded in the runner)
 	offAPI       = 1   // services/api HTTP
+	offApp0      = 2   // services/api instance app0 (behind haproxy "apps")
+	offApp1      = 3   // services/api instance app1
 	offRedis     = 10  // redis-server
 	offEtcd      = 20  // etcd client
 	offEtcdPeer  = 21  // etcd peer
@@ -25,6 +27,7 @@ const (
 	offHAWrite   = 40  // haproxy: leader only (OPTIONS /primary)
 	offHARead    = 41  // haproxy: any running node (OPTIONS /read-only)
 	offHAStats   = 42  // haproxy stats / health
+	offHAApps    = 43  // haproxy: HTTP load balancer over the app instances
 	offPgBouncer = 50  // pgbouncer
 	offBroker    = 60  // services/broker (kfake)
 	offProxy     = 100 // toxiproxy listeners start here
@@ -34,6 +37,11 @@ const (
 // database, so that the traffic-spike experiment's unpooled checkouts can
 // exhaust it.
 const PGMaxConnections = 100
+
+// AppMemLimit is the memory limit of each app instance on both backends
+// (a cgroup locally, the container's limit under Docker): past it the
+// kernel's OOM killer ends the process, and its supervisor restarts it.
+const AppMemLimit = 256 << 20
 
 // Service is one component of the system under test.
 type Service struct {
@@ -80,7 +88,14 @@ const (
 	SvcPgBouncer = "pgbouncer"
 	SvcBroker    = "broker"
 	SvcToxiproxy = "toxiproxy"
+	// App instances: the api binary again, behind HAProxy's "apps" port,
+	// each under AppMemLimit and restarted when it dies (app-oom).
+	SvcApp0 = "app0"
+	SvcApp1 = "app1"
 )
+
+// AppInstances are the API instances behind the load balancer.
+var AppInstances = []string{SvcApp0, SvcApp1}
 
 // Link names (toxiproxy proxy names).
 const (
@@ -95,6 +110,8 @@ const (
 	LinkPatroniEtcd = "patroni_etcd"   // patroni -> etcd
 	LinkAPIPG0      = "api_pg0"        // api -> pg0 directly (writes when db_proxy is off)
 	LinkAPIPG1      = "api_pg1"        // api -> pg1 directly
+	LinkLBApp0      = "lb_app0"        // haproxy (apps) -> app0
+	LinkLBApp1      = "lb_app1"        // haproxy (apps) -> app1
 )
 
 // Default is the reference topology with all listeners at base+offset.
@@ -107,11 +124,13 @@ func Default(base int) Topology {
 	t.Services = []Service{
 		{Name: SvcToxiproxy, Ports: map[string]int{"main": p(offToxiproxy)}},
 		{Name: SvcAPI, Ports: map[string]int{"main": p(offAPI)}},
+		{Name: SvcApp0, Ports: map[string]int{"main": p(offApp0)}},
+		{Name: SvcApp1, Ports: map[string]int{"main": p(offApp1)}},
 		{Name: SvcRedis, Ports: map[string]int{"main": p(offRedis)}},
 		{Name: SvcEtcd, Ports: map[string]int{"main": p(offEtcd), "peer": p(offEtcdPeer)}},
 		{Name: SvcPG0, Ports: map[string]int{"main": p(offPG0), "rest": p(offPG0Rest)}},
 		{Name: SvcPG1, Ports: map[string]int{"main": p(offPG1), "rest": p(offPG1Rest)}},
-		{Name: SvcHAProxy, Ports: map[string]int{"main": p(offHAWrite), "read": p(offHARead), "stats": p(offHAStats)}},
+		{Name: SvcHAProxy, Ports: map[string]int{"main": p(offHAWrite), "read": p(offHARead), "stats": p(offHAStats), "apps": p(offHAApps)}},
 		{Name: SvcPgBouncer, Ports: map[string]int{"main": p(offPgBouncer)}},
 		{Name: SvcBroker, Ports: map[string]int{"main": p(offBroker)}},
 	}
@@ -127,6 +146,8 @@ func Default(base int) Topology {
 		{LinkPatroniEtcd, SvcPG0, SvcEtcd, "main"},
 		{LinkAPIPG0, SvcAPI, SvcPG0, "main"},
 		{LinkAPIPG1, SvcAPI, SvcPG1, "main"},
+		{LinkLBApp0, SvcHAProxy, SvcApp0, "main"},
+		{LinkLBApp1, SvcHAProxy, SvcApp1, "main"},
 	}
 	for i, l := range links {
 		t.Links = append(t.Links, Link{

@@ -138,3 +138,21 @@ func (c controller) Start(ctx context.Context, svc string) error {
 	}
 	return c.s.awaitHealthy(ctx, svc)
 }
+
+var _ compose.RestartCounter = controller{}
+
+// Restarts reports the engine's restart count of svc's container. The
+// engine keeps only the last exit's OOMKilled flag, so OOM kills are not
+// counted here (-1).
+func (c controller) Restarts(ctx context.Context, svc string) (compose.Restarts, error) {
+	id, unlock, err := c.lock(svc)
+	if err != nil {
+		return compose.Restarts{}, err
+	}
+	defer unlock()
+	r, err := c.s.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return compose.Restarts{}, fmt.Errorf("docker: %s: %w", svc, err)
+	}
+	return compose.Restarts{Restarts: r.Container.RestartCount, OOMKills: -1}, nil
+}

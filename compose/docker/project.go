@@ -44,6 +44,8 @@ type Container struct {
 	Healthcheck []string // CMD form, for docker and `compose up --wait`
 	Profiles    []string // empty = always on
 	Replaces    string   // a profile alternative to another service (same IP and alias)
+	MemLimit    int64    // bytes; 0 = none. No swap beyond it: the OOM killer acts
+	Restart     string   // docker restart policy; "" = none
 }
 
 // Project is the whole stack of one topology.
@@ -73,6 +75,7 @@ var hostIDs = map[string]int{
 	compose.SvcToxiproxy: 10, compose.SvcAPI: 11, compose.SvcRedis: 12,
 	compose.SvcEtcd: 13, compose.SvcPG0: 14, compose.SvcPG1: 15,
 	compose.SvcHAProxy: 16, compose.SvcPgBouncer: 17, compose.SvcBroker: 18,
+	compose.SvcApp0: 19, compose.SvcApp1: 20,
 }
 
 // deps is who must be healthy before a service starts. Toxiproxy comes
@@ -87,12 +90,15 @@ var deps = map[string][]string{
 	compose.SvcHAProxy:   {compose.SvcPG0, compose.SvcPG1},
 	compose.SvcPgBouncer: {compose.SvcHAProxy},
 	compose.SvcAPI:       {compose.SvcRedis, compose.SvcBroker, compose.SvcHAProxy, compose.SvcPgBouncer},
+	compose.SvcApp0:      {compose.SvcAPI}, // after the api's start-up migration
+	compose.SvcApp1:      {compose.SvcAPI},
 }
 
 // startOrder is a topological order of deps.
 var startOrder = []string{
 	compose.SvcToxiproxy, compose.SvcEtcd, compose.SvcRedis, compose.SvcBroker,
 	compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcAPI,
+	compose.SvcApp0, compose.SvcApp1,
 }
 
 // NewProject derives the containers of a topology. It fails when the

@@ -163,6 +163,14 @@ func (r recipe) fill(c *Container, img Images) error {
 		c.Command = []string{"sh", "-c", "exec whatif-api " + shellQuote(r.apiArgs()) + ` --admin-token "$` + adminTokenEnv + `"`}
 		c.Healthcheck = httpCheck(svc.Port("main"), "GET", "/health")
 
+	case compose.SvcApp0, compose.SvcApp1:
+		c.Image = img.API
+		c.Env = map[string]string{adminTokenEnv: ""}
+		args := append(r.apiArgsFor(c.Service), "--state-file", "/tmp/state.json")
+		c.Command = []string{"sh", "-c", "exec whatif-api " + shellQuote(args) + ` --admin-token "$` + adminTokenEnv + `"`}
+		c.Healthcheck = httpCheck(svc.Port("main"), "GET", "/health")
+		c.MemLimit, c.Restart = compose.AppMemLimit, "unless-stopped"
+
 	default:
 		return fmt.Errorf("docker: no recipe for service %q", c.Service)
 	}
@@ -326,6 +334,8 @@ func (r recipe) haproxyConfig() string {
 		w("  server %s_leader %s backup track pg_write/%s", n.name, r.linkAddr(n.link), n.name)
 	}
 	w("")
+	b.WriteString(compose.AppsBalancer(listenAll(ha.Port("apps")), r.linkAddr))
+	w("")
 	w("frontend stats")
 	w("  bind %s", listenAll(ha.Port("stats")))
 	w("  mode http")
@@ -365,10 +375,14 @@ func pgURL(hostport string) string {
 }
 
 // apiArgs: compose/local apiArgs with the links' container addresses.
-func (r recipe) apiArgs() []string {
+func (r recipe) apiArgs() []string { return r.apiArgsFor(compose.SvcAPI) }
+
+// apiArgsFor is the command line of an api process listening as svc; app
+// instances share the api's links.
+func (r recipe) apiArgsFor(svc string) []string {
 	topo := r.topo
 	args := []string{
-		"--listen", listenAll(topo.Service(compose.SvcAPI).Port("main")),
+		"--listen", listenAll(topo.Service(svc).Port("main")),
 		"--redis", r.linkAddr(compose.LinkRedis),
 		"--pg-primary", pgURL(r.linkAddr(compose.LinkPrimary)),
 		"--pg-replica", pgURL(r.linkAddr(compose.LinkReplica)),

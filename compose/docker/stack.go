@@ -316,6 +316,12 @@ func (s *Stack) create(ctx context.Context, c Container) error {
 				hc.NetworkMode = container.NetworkMode("container:" + hostID)
 				init := true
 				hc.Init = &init // reaps zombies, forwards SIGTERM on removal
+				if c.MemLimit > 0 {
+					hc.Memory, hc.MemorySwap = c.MemLimit, c.MemLimit
+				}
+				if c.Restart != "" {
+					hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(c.Restart)}
+				}
 			},
 		},
 	}

@@ -75,6 +75,13 @@ func (p Project) YAML() string {
 		if c.User != "" {
 			w(2, "user: %s", q(c.User))
 		}
+		if c.MemLimit > 0 {
+			w(2, "mem_limit: %d", c.MemLimit)
+			w(2, "memswap_limit: %d", c.MemLimit)
+		}
+		if c.Restart != "" {
+			w(2, "restart: %s", q(c.Restart))
+		}
 		if len(c.Command) > 0 {
 			w(2, "command:")
 			for _, a := range c.Command {

@@ -95,6 +95,8 @@ var serviceDeps = map[string][]string{
 	compose.SvcHAProxy:   {compose.SvcPG0, compose.SvcPG1},
 	compose.SvcPgBouncer: {compose.SvcHAProxy},
 	compose.SvcAPI:       {compose.SvcRedis, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcBroker},
+	compose.SvcApp0:      {compose.SvcAPI},
+	compose.SvcApp1:      {compose.SvcAPI},
 }
 
 // launchAfter lists what must be healthy before a service is launched.
@@ -103,6 +105,10 @@ var serviceDeps = map[string][]string{
 // when a client connects. The api seeds its database at start, so it waits.
 var launchAfter = map[string][]string{
 	compose.SvcAPI: {compose.SvcRedis, compose.SvcBroker, compose.SvcPgBouncer, compose.SvcHAProxy},
+	// app instances run the same start-up migration: after the api's, so
+	// three processes never race to create the schema
+	compose.SvcApp0: {compose.SvcAPI},
+	compose.SvcApp1: {compose.SvcAPI},
 }
 
 // upstreamFirst orders services so that, when several fail together (a
@@ -110,6 +116,7 @@ var launchAfter = map[string][]string{
 var upstreamFirst = []string{
 	compose.SvcEtcd, compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy,
 	compose.SvcPgBouncer, compose.SvcRedis, compose.SvcBroker, compose.SvcAPI,
+	compose.SvcApp0, compose.SvcApp1,
 }
 
 // selectServices expands only with dependencies (nil = every service of the

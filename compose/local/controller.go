@@ -12,7 +12,10 @@ import (
 // controller implements compose.Controller on a local stack.
 type controller struct{ s *Stack }
 
-var _ compose.Controller = controller{}
+var (
+	_ compose.Controller     = controller{}
+	_ compose.RestartCounter = controller{}
+)
 
 // service resolves svc for a Controller call.
 func (c controller) service(svc string) (*service, error) {
@@ -51,6 +54,7 @@ func (c controller) Kill(ctx context.Context, svc string) error {
 	}
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
+	sv.held = true // a killed service stays down until Start, whatever its restart policy
 	sel := sv.selectorLocked()
 	if err := killTree(sel, opDeadline(ctx)); err != nil {
 		return fmt.Errorf("local: kill %s: %w", svc, err)
@@ -108,6 +112,7 @@ func (c controller) Start(ctx context.Context, svc string) error {
 	defer stop()
 
 	sv.mu.Lock()
+	sv.held = false
 	if sv.proc != nil && !sv.proc.exited() {
 		_, _ = signalAll(sv.selectorLocked(), syscall.SIGCONT)
 	} else if err := c.s.launchLocked(sv); err != nil {
@@ -122,4 +127,24 @@ func (c controller) Start(ctx context.Context, svc string) error {
 		return c.s.failure(sv.name, fmt.Errorf("start: %w", err))
 	}
 	return nil
+}
+
+// Restarts reports what svc's restart policy did, and the kernel's OOM
+// kills in its memory cgroup (-1 without one).
+func (c controller) Restarts(ctx context.Context, svc string) (compose.Restarts, error) {
+	sv, err := c.service(svc)
+	if err != nil {
+		return compose.Restarts{}, err
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	r := compose.Restarts{Restarts: sv.restarts, OOMKills: -1}
+	if sv.cg != nil {
+		n, err := sv.cg.oomKills()
+		if err != nil {
+			return r, fmt.Errorf("local: %s: %w", svc, err)
+		}
+		r.OOMKills = n
+	}
+	return r, nil
 }

@@ -40,7 +40,7 @@ func Probe(topo compose.Topology, svc string) (func(ctx context.Context) (detail
 		return func(ctx context.Context) (string, error) { return "", redisPing(ctx, main()) }, nil
 	case compose.SvcBroker:
 		return func(ctx context.Context) (string, error) { return "", kafkaAPIVersions(ctx, main()) }, nil
-	case compose.SvcAPI:
+	case compose.SvcAPI, compose.SvcApp0, compose.SvcApp1:
 		return func(ctx context.Context) (string, error) { return "", httpOK(ctx, "http://"+main()+"/health") }, nil
 	case compose.SvcToxiproxy:
 		return func(ctx context.Context) (string, error) { return "", httpOK(ctx, "http://"+main()+"/version") }, nil

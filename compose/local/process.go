@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // launchSpec is everything needed to (re)start one process of a service.
@@ -24,9 +25,10 @@ type launchSpec struct {
 
 // proc is one running child and the goroutine that waits for it.
 type proc struct {
-	ref  procRef
-	done chan struct{} // closed once the child has exited and been reaped
-	err  error         // Wait's result, valid after done
+	ref   procRef
+	began time.Time
+	done  chan struct{} // closed once the child has exited and been reaped
+	err   error         // Wait's result, valid after done
 }
 
 func (p *proc) exited() bool {
@@ -131,7 +133,7 @@ func readPidFiles(dir string) []procRef {
 // track records a started command (pid and start time, so a reused pid is
 // never mistaken for it) and reaps it in the background.
 func track(cmd *exec.Cmd) *proc {
-	p := &proc{done: make(chan struct{})}
+	p := &proc{done: make(chan struct{}), began: time.Now()}
 	p.ref.PID = cmd.Process.Pid
 	if info, ok := readProc(p.ref.PID); ok {
 		p.ref.Start = info.Start

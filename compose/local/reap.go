@@ -88,6 +88,9 @@ func reapDir(dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("reap %s: %w", dir, err)
 	}
+	if err := removeCgroups(dir); err != nil {
+		return fmt.Errorf("reap %s: %w", dir, err)
+	}
 	return nil
 }
 

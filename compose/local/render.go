@@ -173,6 +173,8 @@ func haproxyConfig(topo compose.Topology) string {
 		w("  server %s_leader %s backup track pg_write/%s", n.name, topo.LinkAddr(n.link), n.name)
 	}
 	w("")
+	b.WriteString(compose.AppsBalancer(addr(ha.Port("apps")), topo.LinkAddr))
+	w("")
 	w("frontend stats")
 	w("  bind %s", addr(ha.Port("stats")))
 	w("  mode http")
@@ -252,8 +254,20 @@ func apiDirectPG(topo compose.Topology) []string {
 }
 
 func apiArgs(topo compose.Topology, extra []string) []string {
+	return apiArgsFor(topo, compose.SvcAPI, extra)
+}
+
+// appArgs is an app instance's command line: the api's, on its own port,
+// keeping its switches in its directory across restarts.
+func appArgs(topo compose.Topology, svc, dir string, extra []string) []string {
+	return apiArgsFor(topo, svc, append([]string{"--state-file", filepath.Join(dir, "state.json")}, extra...))
+}
+
+// apiArgsFor is the command line of an api process listening as svc. App
+// instances share the api's links: to the dependencies they are the api.
+func apiArgsFor(topo compose.Topology, svc string, extra []string) []string {
 	args := []string{
-		"--listen", addr(topo.Service(compose.SvcAPI).Port("main")),
+		"--listen", addr(topo.Service(svc).Port("main")),
 		"--redis", topo.LinkAddr(compose.LinkRedis),
 		"--pg-primary", pgURL(topo.LinkAddr(compose.LinkPrimary)),
 		"--pg-replica", pgURL(topo.LinkAddr(compose.LinkReplica)),

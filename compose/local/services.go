@@ -29,6 +29,18 @@ type service struct {
 	proc    *proc      // current main process (nil before the first launch)
 	started bool       // setup has run
 	ready   chan struct{}
+
+	// memLimit > 0 runs the service in its own memory cgroup (memcgroup.go).
+	memLimit int64
+	cg       *memCgroup
+	cgTried  bool
+	// restart relaunches the service when it dies on its own (Docker's
+	// "unless-stopped"); a service killed through the Controller stays
+	// down until Controller.Start.
+	restart  bool
+	held     bool          // killed through the Controller
+	restarts int           // relaunches by the restart policy
+	backoff  time.Duration // the last restart delay
 }
 
 // selector finds every process of the service: the main process and its
@@ -172,6 +184,12 @@ func buildServices(cfg Config, names []string, pg *pgUser) (map[string]*service,
 			sv.spec.Path, err = ourBinary(cfg.BinDir, apiBinary)
 			sv.spec.Args = apiArgs(topo, cfg.APIArgs)
 			sv.setup = func() error { return mkServiceDir(dir, nil) }
+
+		case compose.SvcApp0, compose.SvcApp1:
+			sv.spec.Path, err = ourBinary(cfg.BinDir, apiBinary)
+			sv.spec.Args = appArgs(topo, name, dir, cfg.APIArgs)
+			sv.setup = func() error { return mkServiceDir(dir, nil) }
+			sv.memLimit, sv.restart = compose.AppMemLimit, true
 
 		default:
 			return nil, fmt.Errorf("local: no recipe for service %q", name)

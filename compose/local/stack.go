@@ -241,12 +241,73 @@ func (s *Stack) launchLocked(sv *service) error {
 		return err
 	}
 	defer closeOut()
+	if sv.memLimit > 0 && !sv.cgTried {
+		sv.cgTried = true
+		if sv.cg, err = newMemCgroup(s.cfg.RunDir, sv.name, sv.memLimit); err != nil {
+			// The stack still serves every other experiment; the instance
+			// reports limit 0 and app-oom refuses to judge without one.
+			fmt.Fprintf(out, "whatif: %s runs WITHOUT its memory limit: %v\n", sv.name, err)
+		}
+	}
 	p, err := s.fork(sv.spec, out)
 	if err != nil {
 		return err
 	}
 	sv.proc = p
+	if sv.cg != nil {
+		if err := sv.cg.add(p.ref.PID); err != nil {
+			fmt.Fprintf(out, "whatif: %s runs WITHOUT its memory limit: %v\n", sv.name, err)
+		}
+	}
+	if sv.restart {
+		go s.restartOnExit(sv, p)
+	}
 	return nil
+}
+
+// Restart policy delays: Docker's, so both backends crash-loop alike.
+const (
+	restartFirstDelay = 100 * time.Millisecond
+	restartMaxDelay   = time.Minute
+	restartResetAfter = 10 * time.Second // a run this long resets the delay
+)
+
+// restartOnExit relaunches sv once p dies on its own, after a delay that
+// doubles with each crash in a row.
+func (s *Stack) restartOnExit(sv *service, p *proc) {
+	select {
+	case <-p.done:
+	case <-s.ctx.Done():
+		return
+	}
+	sv.mu.Lock()
+	if sv.proc != p || sv.held {
+		sv.mu.Unlock()
+		return
+	}
+	switch {
+	case sv.backoff == 0 || time.Since(p.began) >= restartResetAfter:
+		sv.backoff = restartFirstDelay
+	default:
+		sv.backoff = min(2*sv.backoff, restartMaxDelay)
+	}
+	delay := sv.backoff
+	sv.mu.Unlock()
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.ctx.Done():
+		return
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.proc != p || sv.held { // Controller.Start or Kill came first
+		return
+	}
+	if err := s.launchLocked(sv); err == nil {
+		sv.restarts++
+	}
 }
 
 // fork starts a child unless the stack is stopping.
@@ -330,6 +391,9 @@ func (s *Stack) stop(ctx context.Context) error {
 	case <-time.After(time.Until(deadline)):
 	}
 	if err := os.RemoveAll(s.cfg.RunDir); err != nil {
+		errs = append(errs, err)
+	}
+	if err := removeCgroups(s.cfg.RunDir); err != nil {
 		errs = append(errs, err)
 	}
 	if s.wd != nil {

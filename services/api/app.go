@@ -45,6 +45,10 @@ type app struct {
 	homeFlight    singleflight.Group // coalesces /home rebuilds
 	count         counters
 	token         string
+	exports       *exportCache // GET /exports
+	exportCap     int64        // payload_cap: largest export built, bytes
+	stateFile     string       // "" = switches are not kept across restarts
+	boot          time.Time
 	reg           *prometheus.Registry
 }
 
@@ -146,12 +150,13 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /home", a.track(a.getHome))
 	mux.Handle("GET /customers/{id}/spend", a.track(a.customerSpend))
 	mux.Handle("POST /checkout", a.track(a.checkout))
+	mux.Handle("GET /exports/{id}", a.track(a.getExport))
 	mux.Handle("GET /metrics", metrics.Handler(a.reg))
 
 	adm := http.NewServeMux()
-	adm.Handle("/admin/protections", admin.Protections(a.prot))
+	adm.Handle("/admin/protections", a.persisting(admin.Protections(a.prot)))
 	adm.HandleFunc("GET /admin/settings", a.getSettings)
-	adm.HandleFunc("PUT /admin/settings", a.putSettings)
+	adm.Handle("PUT /admin/settings", a.persisting(http.HandlerFunc(a.putSettings)))
 	adm.HandleFunc("POST /admin/reset", a.reset)
 	adm.HandleFunc("POST /admin/warm", a.warm)
 	adm.HandleFunc("GET /admin/stats", a.getStats)

@@ -35,6 +35,9 @@ type flags struct {
 	protections    string
 	adminToken     string
 	startupTimeout time.Duration
+	stateFile      string
+	exportCap      int64
+	exportCache    int64
 	knobs          knobValues // runtime-adjustable durations, see settings.go
 }
 
@@ -61,6 +64,9 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.IntVar(&f.l1Size, "l1-size", 10000, "max entries in the in-process L1 cache")
 	fs.StringVar(&f.protections, "protections", "all", `initial protections: "all", "none" or a comma list of `+joinNames())
 	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token that allows admin endpoints from non-loopback peers")
+	fs.StringVar(&f.stateFile, "state-file", "", "keep protections and settings in this file across restarts (loaded at start, saved on every change)")
+	fs.Int64Var(&f.exportCap, "export-cap", 1<<20, "payload_cap: largest export built, in bytes; larger ones get 413")
+	fs.Int64Var(&f.exportCache, "export-cache", 32<<20, "cache_bound: most bytes the export cache holds")
 	fs.DurationVar(&f.startupTimeout, "startup-timeout", 30*time.Second, "keep retrying Postgres and Redis at startup this long")
 	knobFlags := map[string]*time.Duration{}
 	for _, k := range knobs {
@@ -124,6 +130,12 @@ func (f flags) validate() error {
 	add(config.IntRange("--redis-pool", f.redisPool, 1, 10000))
 	add(config.IntRange("--items", f.items, 1, 100_000_000))
 	add(config.IntRange("--l1-size", f.l1Size, 1, 10_000_000))
+	if f.exportCap < 1<<10 || f.exportCap > maxExportKB<<10 {
+		add(fmt.Errorf("--export-cap %d: want bytes in [1024, %d]", f.exportCap, int64(maxExportKB)<<10))
+	}
+	if f.exportCache < 1<<20 || f.exportCache > 1<<40 {
+		add(fmt.Errorf("--export-cache %d: want bytes in [1 MiB, 1 TiB]", f.exportCache))
+	}
 	add(config.DurationRange("--startup-timeout", f.startupTimeout, 100*time.Millisecond, time.Hour))
 	for _, k := range knobs {
 		add(k.check("--"+k.flag, f.knobs[k.name]))

@@ -24,13 +24,15 @@ const (
 	protDBPooler        = "db_pooler"         // checkouts go through PgBouncer (transaction mode); off: a Postgres connection per checkout
 	protPriorityShed    = "priority_shed"     // checkouts beyond the in-flight bound are shed, low priority first (503 + Retry-After)
 	protRateLimit       = "rate_limit"        // per X-Client-ID token bucket on checkouts (429 + Retry-After)
+	protCacheBound      = "cache_bound"       // the export cache is capped by bytes (--export-cache); off: a map that grows without bound
+	protPayloadCap      = "payload_cap"       // exports above --export-cap are refused with 413 before they are built
 )
 
 var protectionNames = []string{
 	protL1Cache, protDBBreaker, protTTLJitter, protRetryAfter,
 	protIdempotency, protReplicaReads, protDBTimeouts, protDBProxy,
 	protShedEarly, protInternalNoRetry, protEarlyRefresh, protCoalesce, protHeavyIsolation,
-	protDBPooler, protPriorityShed, protRateLimit,
+	protDBPooler, protPriorityShed, protRateLimit, protCacheBound, protPayloadCap,
 }
 
 func joinNames() string { return strings.Join(protectionNames, ",") }

@@ -20,7 +20,10 @@ func newApp(f flags) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{prot: prot, token: f.adminToken}
+	a := &app{prot: prot, token: f.adminToken, exportCap: f.exportCap, stateFile: f.stateFile, boot: time.Now()}
+	if a.exports, err = newExportCache(f.exportCache); err != nil {
+		return nil, err
+	}
 	a.l1, err = cache.NewL1[int64, string](f.l1Size, f.knobs[knobL1TTL], nil)
 	if err != nil {
 		return nil, err
@@ -33,6 +36,11 @@ func newApp(f flags) (*app, error) {
 	}
 	a.breaker, a.reportBreaker = newBreaker(), newBreaker()
 	a.applySettings(f.knobs)
+	if f.stateFile != "" {
+		if err := a.loadState(f.stateFile); err != nil {
+			return nil, err
+		}
+	}
 
 	ropts, err := cache.RedisOptions(f.redis, f.redisPool)
 	if err != nil {

@@ -26,6 +26,8 @@ type counters struct {
 	checkouts, checkoutOK                 atomic.Int64 // POST /checkout: valid requests, answered 200
 	checkoutLimited, checkoutShed         atomic.Int64 // refused by rate_limit (429), shed by priority_shed (503)
 	checkoutConnFailed, checkoutRefused   atomic.Int64 // a checkout could not open its connection; of those, Postgres said "too many clients"
+	exports, exportsRejected              atomic.Int64 // GET /exports: valid requests, refused by payload_cap (413)
+	exportHits, exportsBuilt              atomic.Int64 // answered from the export cache, built
 }
 
 // statsJSON is the shape of GET /admin/stats.
@@ -48,6 +50,9 @@ type statsJSON struct {
 	Home       homeStats           `json:"home"`
 	SpendReqs  int64               `json:"spend_requests"`
 	Checkout   checkoutStats       `json:"checkout"`
+	Export     exportStats         `json:"export"`
+	Mem        memStats            `json:"mem"`
+	BootUnix   float64             `json:"boot_unix"` // when this process started: a new value is a restart
 	L1Entries  int                 `json:"l1_entries"`
 	HeapBytes  uint64              `json:"heap_bytes"`
 	// Settings in seconds ("query_cost_seconds", ...), so the runner judges
@@ -103,6 +108,15 @@ type homeStats struct {
 	Errors         int64 `json:"errors"`
 }
 
+type exportStats struct {
+	Requests      int64 `json:"requests"`
+	Rejected      int64 `json:"rejected"`
+	Hits          int64 `json:"hits"`
+	Built         int64 `json:"built"`
+	CachedEntries int   `json:"cached_entries"`
+	CachedBytes   int64 `json:"cached_bytes"`
+}
+
 type orderStats struct {
 	Created  int64 `json:"created"`
 	Replayed int64 `json:"replayed"`
@@ -135,10 +149,15 @@ func (a *app) stats() statsJSON {
 		SpendReqs: c.spendRequests.Load(),
 		Checkout: checkoutStats{Requests: c.checkouts.Load(), OK: c.checkoutOK.Load(), Limited: c.checkoutLimited.Load(),
 			Shed: c.checkoutShed.Load(), ConnFail: c.checkoutConnFailed.Load(), Refused: c.checkoutRefused.Load(), InFlight: a.checkoutShed.inFlight.Load()},
+		Export: exportStats{Requests: c.exports.Load(), Rejected: c.exportsRejected.Load(),
+			Hits: c.exportHits.Load(), Built: c.exportsBuilt.Load()},
+		Mem:       readMem(),
+		BootUnix:  float64(a.boot.UnixNano()) / 1e9,
 		L1Entries: a.l1.Len(),
 		HeapBytes: heapBytes(),
 		Settings:  a.settings.seconds(),
 	}
+	s.Export.CachedEntries, s.Export.CachedBytes = a.exports.size()
 	for _, p := range a.pools() {
 		ps := p.Stats()
 		s.DBQueries[p.Name()] = ps.Queries

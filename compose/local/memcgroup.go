@@ -1,0 +1,99 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// A memory limit that kills like the OOM killer: the service runs in its
+// own cgroup (v1 memory controller) with memory.limit_in_bytes set, so the
+// kernel itself kills it when it goes past the limit — the same thing a
+// container's memory limit does under Docker.
+
+// memCgroupRoot is where the v1 memory controller is mounted.
+var memCgroupRoot = "/sys/fs/cgroup/memory"
+
+// cgroupPrefix names a stack's cgroups after its RunDir, so Stop, the
+// watchdog and Reap all find them from the directory alone.
+func cgroupPrefix(runDir string) string {
+	h := fnv.New32a()
+	h.Write([]byte(runDir))
+	return fmt.Sprintf("whatif-%08x-", h.Sum32())
+}
+
+type memCgroup struct{ dir string }
+
+// newMemCgroup creates (or reuses) the service's cgroup with the limit.
+func newMemCgroup(runDir, svc string, limit int64) (*memCgroup, error) {
+	if _, err := os.Stat(filepath.Join(memCgroupRoot, "memory.limit_in_bytes")); err != nil {
+		return nil, fmt.Errorf("a memory limit needs the cgroup v1 memory controller at %s (cgroup v2 is not supported yet): %w", memCgroupRoot, err)
+	}
+	c := &memCgroup{dir: filepath.Join(memCgroupRoot, cgroupPrefix(runDir)+svc)}
+	if err := os.Mkdir(c.dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("create memory cgroup: %w", err)
+	}
+	if err := c.write("memory.limit_in_bytes", limit); err != nil {
+		return nil, err
+	}
+	// No swap to hide in: past the limit the process is killed, not slowed.
+	if _, err := os.Stat(filepath.Join(c.dir, "memory.memsw.limit_in_bytes")); err == nil {
+		if err := c.write("memory.memsw.limit_in_bytes", limit); err != nil {
+			return nil, err
+		}
+	}
+	_ = c.write("memory.swappiness", 0) // absent on some kernels; the memsw limit already holds
+	// The process joins right after fork: bring the pages it has already
+	// touched along, so the limit counts all of it.
+	_ = c.write("memory.move_charge_at_immigrate", 1)
+	return c, nil
+}
+
+func (c *memCgroup) write(file string, v int64) error {
+	if err := os.WriteFile(filepath.Join(c.dir, file), []byte(strconv.FormatInt(v, 10)), 0o644); err != nil {
+		return fmt.Errorf("memory cgroup %s: %w", file, err)
+	}
+	return nil
+}
+
+// add moves a process into the cgroup.
+func (c *memCgroup) add(pid int) error { return c.write("cgroup.procs", int64(pid)) }
+
+// oomKills is how many times the kernel's OOM killer acted in the cgroup.
+func (c *memCgroup) oomKills() (int, error) {
+	b, err := os.ReadFile(filepath.Join(c.dir, "memory.oom_control"))
+	if err != nil {
+		return 0, err
+	}
+	return parseOOMKills(string(b))
+}
+
+// parseOOMKills reads the oom_kill line of memory.oom_control.
+func parseOOMKills(s string) (int, error) {
+	for _, line := range strings.Split(s, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "oom_kill" {
+			return strconv.Atoi(f[1])
+		}
+	}
+	return 0, errors.New("memory.oom_control has no oom_kill line (kernel older than 4.13?)")
+}
+
+// removeCgroups removes the stack's cgroups; their processes must be gone.
+func removeCgroups(runDir string) error {
+	dirs, err := filepath.Glob(filepath.Join(memCgroupRoot, cgroupPrefix(runDir)+"*"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range dirs {
+		if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove memory cgroup: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

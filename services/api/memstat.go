@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// memStats is what the process costs against its memory limit, read from
+// its own cgroup (v1 memory controller or v2), as the OOM killer sees it.
+type memStats struct {
+	Usage int64 `json:"usage_bytes"` // charged to the cgroup; 0 when there is none
+	Limit int64 `json:"limit_bytes"` // 0 = no limit in force
+	RSS   int64 `json:"rss_bytes"`   // this process's resident memory
+}
+
+// noLimit: cgroup v1 writes "unlimited" as a page-rounded MaxInt64.
+const noLimit = 1 << 60
+
+func readMem() memStats {
+	var m memStats
+	m.RSS = readRSS("/proc/self/statm")
+	cg, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return m
+	}
+	usageFile, limitFile := cgroupMemFiles("/sys/fs/cgroup", cg)
+	if usageFile == "" {
+		return m
+	}
+	m.Usage = readInt(usageFile)
+	if l := readInt(limitFile); l > 0 && l < noLimit {
+		m.Limit = l
+	}
+	return m
+}
+
+// cgroupMemFiles finds the usage and limit files of the process's memory
+// cgroup from /proc/self/cgroup: the v1 "memory" line if there is one,
+// else the v2 "0::" line.
+func cgroupMemFiles(root string, procCgroup []byte) (usage, limit string) {
+	var v2 string
+	sc := bufio.NewScanner(bytes.NewReader(procCgroup))
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			v2 = parts[2]
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			if c == "memory" {
+				d := filepath.Join(root, "memory", parts[2])
+				return filepath.Join(d, "memory.usage_in_bytes"), filepath.Join(d, "memory.limit_in_bytes")
+			}
+		}
+	}
+	if v2 == "" {
+		return "", ""
+	}
+	d := filepath.Join(root, v2)
+	return filepath.Join(d, "memory.current"), filepath.Join(d, "memory.max")
+}
+
+// readInt reads one integer from a file; "max" or anything unreadable is 0.
+func readInt(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// readRSS reads resident pages from /proc/<pid>/statm (second field).
+func readRSS(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
+}
