@@ -30,6 +30,8 @@ type Env struct {
 	Ledger   *Ledger
 	HTTP     *http.Client // the run's client: connections bounded like its workers
 	admin    *apiAdmin
+	// instances are the experiment's further API processes, by service
+	instances map[string]*apiAdmin
 
 	fault any             // the run's fault, for audits that read what it measured
 	on    map[string]bool // protections of this run, API and runner side
@@ -50,6 +52,15 @@ func (e *Env) offeredRate(runRate float64) float64 {
 		return v
 	}
 	return runRate
+}
+
+// apis are the run's API processes: the API, then the instances by name.
+func (e *Env) apis() []*apiAdmin {
+	out := []*apiAdmin{e.admin}
+	for _, svc := range sortedKeys(e.instances) {
+		out = append(out, e.instances[svc])
+	}
+	return out
 }
 
 // On says whether a protection (API or runner side) is on in this run.

@@ -52,6 +52,11 @@ type Experiment struct {
 	// scale when their name is listed in ScaledSettings.
 	Settings       map[string]string
 	ScaledSettings []string
+	// Instances are further API processes (topology services running the
+	// api binary, e.g. the app instances behind the load balancer): each
+	// gets the run's protections, settings and reset like the API, and its
+	// stats are sampled under "<service>." (e.g. "app0.mem.usage_bytes").
+	Instances []string
 
 	Phases Phases
 	// Fault builds the fault for one run. Recover of the fault is the

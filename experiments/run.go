@@ -100,7 +100,12 @@ func runOne(ctx context.Context, x Experiment, st Stack, admin *apiAdmin, known 
 	env := &Env{
 		Stack: st, Topology: st.Topology(), APIURL: admin.base, Variant: v, Level: lv, Scale: o.Scale,
 		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), admin: admin,
-		HTTP: loadgen.NewHTTPClient(x.Load.maxInFlight()),
+		HTTP: loadgen.NewHTTPClient(x.Load.maxInFlight()), instances: map[string]*apiAdmin{},
+	}
+	for _, svc := range x.Instances {
+		a := newAPIAdmin("http://" + compose.Addr(env.Topology.Service(svc).Port("main")))
+		a.token = admin.token
+		env.instances[svc] = a
 	}
 	defer env.HTTP.CloseIdleConnections() // the next run starts without this run's connections
 	if v == Protected {
@@ -143,8 +148,10 @@ func prepare(ctx context.Context, x Experiment, env *Env, known map[string]bool,
 			return fmt.Errorf("%s not healthy before the run: %w", svc, err)
 		}
 	}
-	if err := awaitQuiet(ctx, env.admin, quietWithin); err != nil {
-		return err
+	for _, a := range env.apis() {
+		if err := awaitQuiet(ctx, a, quietWithin); err != nil {
+			return err
+		}
 	}
 	env.on = map[string]bool{}
 	for p := range known {
@@ -163,8 +170,10 @@ func prepare(ctx context.Context, x Experiment, env *Env, known map[string]bool,
 			api[p] = v
 		}
 	}
-	if err := env.admin.SetProtections(ctx, api); err != nil {
-		return err
+	for _, a := range env.apis() {
+		if err := a.SetProtections(ctx, api); err != nil {
+			return err
+		}
 	}
 	set := map[string]string{}
 	for k, val := range x.Settings {
@@ -177,11 +186,13 @@ func prepare(ctx context.Context, x Experiment, env *Env, known map[string]bool,
 		}
 		set[k] = scaleDur(d, scale).String()
 	}
-	if err := env.admin.Settings(ctx, set); err != nil {
-		return err
-	}
-	if err := env.admin.Reset(ctx); err != nil {
-		return err
+	for _, a := range env.apis() {
+		if err := a.Settings(ctx, set); err != nil {
+			return err
+		}
+		if err := a.Reset(ctx); err != nil {
+			return err
+		}
 	}
 	if x.Prepare != nil {
 		return x.Prepare(ctx, env)
@@ -256,7 +267,7 @@ func play(ctx context.Context, x Experiment, env *Env, r *Run, o Options) error 
 	var loadErr error
 	wg.Add(2)
 	go func() { defer wg.Done(); tl, loadErr = loadgen.Run(loadCtx, plan) }()
-	sampler := &sampler{admin: env.admin, start: start}
+	sampler := &sampler{admin: env.admin, instances: env.instances, start: start}
 	go func() { defer wg.Done(); r.Samples = sampler.run(loadCtx, con) }()
 
 	g := chaos.NewGuard(x.Fault(env))

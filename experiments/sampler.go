@@ -8,8 +8,9 @@ import (
 // sampler reads the API's counters once a second, aligned to the load's
 // clock, so counter rates line up with the client's per-second buckets.
 type sampler struct {
-	admin *apiAdmin
-	start time.Time
+	admin     *apiAdmin
+	instances map[string]*apiAdmin // sampled under "<service>."
+	start     time.Time
 }
 
 func (s *sampler) run(ctx context.Context, con *console) []Sample {
@@ -23,6 +24,20 @@ func (s *sampler) run(ctx context.Context, con *console) []Sample {
 		nums, texts, err := s.admin.Stats(c)
 		if err != nil {
 			return // a missing sample shows as a gap; rates use neighbours
+		}
+		// An instance that does not answer (killed, restarting) leaves its
+		// keys out of this sample: a gap, never a zero.
+		for svc, a := range s.instances {
+			in, it, err := a.Stats(c)
+			if err != nil {
+				continue
+			}
+			for k, v := range in {
+				nums[svc+"."+k] = v
+			}
+			for k, v := range it {
+				texts[svc+"."+k] = v
+			}
 		}
 		smp := Sample{At: at, Values: nums, Text: texts}
 		out = append(out, smp)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
@@ -43,6 +44,8 @@ func (a *app) putSettings(w http.ResponseWriter, r *http.Request) {
 func (a *app) reset(w http.ResponseWriter, r *http.Request) {
 	a.l1.Clear()
 	a.exports.clear()
+	debug.FreeOSMemory() // the next run's memory checks start from what is really in use
+	a.memPeak.reset()
 	a.breaker.Reset()
 	a.reportBreaker.Reset()
 	// a spike's checkout connections must not fill the next run's database

@@ -49,6 +49,7 @@ type app struct {
 	exportCap     int64        // payload_cap: largest export built, bytes
 	stateFile     string       // "" = switches are not kept across restarts
 	boot          time.Time
+	memPeak       memPeak
 	reg           *prometheus.Registry
 }
 

@@ -55,6 +55,7 @@ func run(f flags) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
+	go a.memPeak.watch(ctx)
 	start := time.Now()
 	seeded, err := a.waitReady(ctx, f.startupTimeout, f.items)
 	if err != nil {

@@ -3,10 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 )
 
 // memStats is what the process costs against its memory limit, read from
@@ -15,6 +18,45 @@ type memStats struct {
 	Usage int64 `json:"usage_bytes"` // charged to the cgroup; 0 when there is none
 	Limit int64 `json:"limit_bytes"` // 0 = no limit in force
 	RSS   int64 `json:"rss_bytes"`   // this process's resident memory
+	Peak  int64 `json:"peak_bytes"`  // highest usage (RSS without a cgroup) seen since start or /admin/reset, polled every 100 ms
+}
+
+// memPeak keeps the highest memory use seen: a 1 s sampler would miss the
+// climb to a limit that takes less than a second at 10x load.
+type memPeak struct{ v atomic.Int64 }
+
+// charged is what counts against the limit: the cgroup's usage, else RSS.
+func (m memStats) charged() int64 {
+	if m.Usage > 0 {
+		return m.Usage
+	}
+	return m.RSS
+}
+
+func (p *memPeak) observe(v int64) {
+	for {
+		old := p.v.Load()
+		if v <= old || p.v.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// reset restarts the peak from the current use.
+func (p *memPeak) reset() { p.v.Store(readMem().charged()) }
+
+// watch polls memory use until ctx ends.
+func (p *memPeak) watch(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		p.observe(readMem().charged())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // noLimit: cgroup v1 writes "unlimited" as a page-rounded MaxInt64.

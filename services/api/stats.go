@@ -151,7 +151,7 @@ func (a *app) stats() statsJSON {
 			Shed: c.checkoutShed.Load(), ConnFail: c.checkoutConnFailed.Load(), Refused: c.checkoutRefused.Load(), InFlight: a.checkoutShed.inFlight.Load()},
 		Export: exportStats{Requests: c.exports.Load(), Rejected: c.exportsRejected.Load(),
 			Hits: c.exportHits.Load(), Built: c.exportsBuilt.Load()},
-		Mem:       readMem(),
+		Mem:       a.memNow(),
 		BootUnix:  float64(a.boot.UnixNano()) / 1e9,
 		L1Entries: a.l1.Len(),
 		HeapBytes: heapBytes(),
@@ -178,4 +178,11 @@ func heapBytes() uint64 {
 		return 0
 	}
 	return sample[0].Value.Uint64()
+}
+
+func (a *app) memNow() memStats {
+	m := readMem()
+	a.memPeak.observe(m.charged())
+	m.Peak = a.memPeak.v.Load()
+	return m
 }
