@@ -93,6 +93,9 @@ func ourBinaries(t testing.TB) (string, []string) {
 	for svc, bin := range map[string]string{compose.SvcAPI: apiBinary, compose.SvcBroker: brokerBinary} {
 		if _, err := os.Stat(filepath.Join(binDir, bin)); err != nil {
 			missing = append(missing, svc)
+			if svc == compose.SvcAPI {
+				missing = append(missing, compose.AppInstances...) // the same binary
+			}
 		}
 	}
 	return binDir, missing
@@ -201,6 +204,9 @@ func assertNoLeftovers(t testing.TB, runDir string, topo compose.Topology, withi
 		}
 		if busy := busyPorts(topo); len(busy) > 0 {
 			return fmt.Errorf("ports still listening: %v", busy)
+		}
+		if cgs, _ := filepath.Glob(filepath.Join(memCgroupRoot, cgroupPrefix(runDir)+"*")); len(cgs) > 0 {
+			return fmt.Errorf("memory cgroups left: %v", cgs)
 		}
 		return nil
 	})

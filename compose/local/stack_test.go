@@ -2,7 +2,9 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,6 +318,77 @@ func TestStack(t *testing.T) {
 			_, err := s.svcs[compose.SvcHAProxy].health(ctx)
 			return err
 		})
+	})
+
+	t.Run("app instance: the OOM killer ends it, its policy restarts it, Kill keeps it down", func(t *testing.T) {
+		if !contains(s.Services(), compose.SvcApp0) {
+			t.Skip("no api binary: app instances not started")
+		}
+		t.Cleanup(func() { dumpLogsIfFailed(t, s) })
+		ctx := testCtx(t, 90*time.Second)
+		rc := s.Controller().(compose.RestartCounter)
+		app := "http://" + compose.Addr(topo.Service(compose.SvcApp0).Port("main"))
+		before, err := rc.Restarts(ctx, compose.SvcApp0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before.OOMKills < 0 {
+			t.Skipf("no memory cgroup here (see the app0 log); the limit is not enforced")
+		}
+		// unbounded cache, no cap: 32 MiB exports pile up past the 256 MiB limit
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, app+"/admin/protections", strings.NewReader(`{"cache_bound":false,"payload_cap":false}`))
+		if resp, err := http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		} else {
+			resp.Body.Close()
+		}
+		died := false
+		for i := range 2 * compose.AppMemLimit / (32 << 20) {
+			resp, err := http.Get(fmt.Sprintf("%s/exports/%d?kb=%d", app, 1000+i, 32<<10))
+			if err != nil {
+				died = true
+				break
+			}
+			resp.Body.Close()
+		}
+		if !died {
+			t.Fatalf("app0 survived twice its memory limit in exports")
+		}
+		eventually(t, 30*time.Second, "app0 restarted by its policy", func() error {
+			r, err := rc.Restarts(ctx, compose.SvcApp0)
+			if err != nil {
+				return err
+			}
+			if r.Restarts != before.Restarts+1 || r.OOMKills != before.OOMKills+1 {
+				return fmt.Errorf("restarts %d, OOM kills %d (before %+v)", r.Restarts, r.OOMKills, before)
+			}
+			return httpOK(ctx, app+"/health")
+		})
+		// the switches survived the restart (state file)
+		resp, err := http.Get(app + "/admin/protections")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prot map[string]bool
+		err = json.NewDecoder(resp.Body).Decode(&prot)
+		resp.Body.Close()
+		if err != nil || prot["payload_cap"] || prot["cache_bound"] {
+			t.Errorf("protections after restart %v (%v), want payload_cap and cache_bound still off", prot, err)
+		}
+		if err := s.Controller().Kill(ctx, compose.SvcApp0); err != nil {
+			t.Fatal(err)
+		}
+		// held down: two restart delays later it is still not answering
+		held := time.Now().Add(2 * restartFirstDelay * 4)
+		for time.Now().Before(held) {
+			if httpOK(ctx, app+"/health") == nil {
+				t.Fatal("app0 came back after Controller.Kill")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err := s.Controller().Start(ctx, compose.SvcApp0); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("stop leaves nothing", func(t *testing.T) {
