@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -99,18 +100,24 @@ func TestRenderExportFillsEveryByte(t *testing.T) {
 
 func TestCgroupMemFiles(t *testing.T) {
 	tests := []struct {
-		name, cgroup, usage, limit string
+		name, cgroup string
+		want         [][2]string
 	}{
-		{"v1 memory line", "4:memory:/whatif-1-app0\n0::/\n", "/r/memory/whatif-1-app0/memory.usage_in_bytes", "/r/memory/whatif-1-app0/memory.limit_in_bytes"},
-		{"v1 joint controllers", "5:cpu,memory:/x\n", "/r/memory/x/memory.usage_in_bytes", "/r/memory/x/memory.limit_in_bytes"},
-		{"v2 only", "0::/docker/abc\n", "/r/docker/abc/memory.current", "/r/docker/abc/memory.max"},
-		{"v2 namespaced root", "0::/\n", "/r/memory.current", "/r/memory.max"},
-		{"nothing", "", "", ""},
+		{"v1 memory line", "4:memory:/whatif-1-app0\n0::/\n", [][2]string{
+			{"/r/memory/whatif-1-app0/memory.usage_in_bytes", "/r/memory/whatif-1-app0/memory.limit_in_bytes"},
+			{"/r/memory/memory.usage_in_bytes", "/r/memory/memory.limit_in_bytes"}}},
+		{"v1 joint controllers", "5:cpu,memory:/x\n", [][2]string{
+			{"/r/memory/x/memory.usage_in_bytes", "/r/memory/x/memory.limit_in_bytes"},
+			{"/r/memory/memory.usage_in_bytes", "/r/memory/memory.limit_in_bytes"}}},
+		{"v2 only", "0::/docker/abc\n", [][2]string{
+			{"/r/docker/abc/memory.current", "/r/docker/abc/memory.max"},
+			{"/r/memory.current", "/r/memory.max"}}},
+		{"v2 namespaced root", "0::/\n", [][2]string{{"/r/memory.current", "/r/memory.max"}}},
+		{"nothing", "", nil},
 	}
 	for _, tc := range tests {
-		u, l := cgroupMemFiles("/r", []byte(tc.cgroup))
-		if u != tc.usage || l != tc.limit {
-			t.Errorf("%s: got (%q, %q), want (%q, %q)", tc.name, u, l, tc.usage, tc.limit)
+		if got := cgroupMemFiles("/r", []byte(tc.cgroup)); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

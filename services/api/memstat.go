@@ -69,7 +69,13 @@ func readMem() memStats {
 	if err != nil {
 		return m
 	}
-	usageFile, limitFile := cgroupMemFiles("/sys/fs/cgroup", cg)
+	usageFile, limitFile := "", ""
+	for _, c := range cgroupMemFiles("/sys/fs/cgroup", cg) {
+		if _, err := os.Stat(c[0]); err == nil {
+			usageFile, limitFile = c[0], c[1]
+			break
+		}
+	}
 	if usageFile == "" {
 		return m
 	}
@@ -80,10 +86,12 @@ func readMem() memStats {
 	return m
 }
 
-// cgroupMemFiles finds the usage and limit files of the process's memory
-// cgroup from /proc/self/cgroup: the v1 "memory" line if there is one,
-// else the v2 "0::" line.
-func cgroupMemFiles(root string, procCgroup []byte) (usage, limit string) {
+// cgroupMemFiles lists where the usage and limit files of the process's
+// memory cgroup may be, from /proc/self/cgroup: for the v1 "memory" line if
+// there is one, else the v2 "0::" line, first under the cgroup's path, then
+// at the mount root — in a container the path names the cgroup as the host
+// sees it (/docker/<id>) but only that cgroup is mounted, at the root.
+func cgroupMemFiles(root string, procCgroup []byte) [][2]string {
 	var v2 string
 	sc := bufio.NewScanner(bytes.NewReader(procCgroup))
 	for sc.Scan() {
@@ -97,16 +105,22 @@ func cgroupMemFiles(root string, procCgroup []byte) (usage, limit string) {
 		}
 		for _, c := range strings.Split(parts[1], ",") {
 			if c == "memory" {
-				d := filepath.Join(root, "memory", parts[2])
-				return filepath.Join(d, "memory.usage_in_bytes"), filepath.Join(d, "memory.limit_in_bytes")
+				return candidates(filepath.Join(root, "memory"), parts[2], "memory.usage_in_bytes", "memory.limit_in_bytes")
 			}
 		}
 	}
 	if v2 == "" {
-		return "", ""
+		return nil
 	}
-	d := filepath.Join(root, v2)
-	return filepath.Join(d, "memory.current"), filepath.Join(d, "memory.max")
+	return candidates(root, v2, "memory.current", "memory.max")
+}
+
+func candidates(mount, path, usage, limit string) [][2]string {
+	out := [][2]string{{filepath.Join(mount, path, usage), filepath.Join(mount, path, limit)}}
+	if path != "/" {
+		out = append(out, [2]string{filepath.Join(mount, usage), filepath.Join(mount, limit)})
+	}
+	return out
 }
 
 // readInt reads one integer from a file; "max" or anything unreadable is 0.
