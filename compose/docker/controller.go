@@ -141,9 +141,8 @@ func (c controller) Start(ctx context.Context, svc string) error {
 
 var _ compose.RestartCounter = controller{}
 
-// Restarts reports the engine's restart count of svc's container. The
-// engine keeps only the last exit's OOMKilled flag, so OOM kills are not
-// counted here (-1).
+// Restarts reports the engine's restart count of svc's container and the
+// OOM kills the stack has seen in it (-1 if the event stream broke).
 func (c controller) Restarts(ctx context.Context, svc string) (compose.Restarts, error) {
 	id, unlock, err := c.lock(svc)
 	if err != nil {
@@ -154,5 +153,5 @@ func (c controller) Restarts(ctx context.Context, svc string) (compose.Restarts,
 	if err != nil {
 		return compose.Restarts{}, fmt.Errorf("docker: %s: %w", svc, err)
 	}
-	return compose.Restarts{Restarts: r.Container.RestartCount, OOMKills: -1}, nil
+	return compose.Restarts{Restarts: r.Container.RestartCount, OOMKills: c.s.ooms.kills(svc)}, nil
 }

@@ -60,6 +60,7 @@ type Stack struct {
 	locks map[string]*sync.Mutex
 	ready map[string]time.Duration
 	token string // the api's admin token
+	ooms  oomWatch
 
 	// ctx ends when Stop begins, cancelling Controller calls in flight.
 	ctx      context.Context
@@ -95,6 +96,10 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	s := &Stack{cfg: cfg, proj: proj, cli: cli, ids: map[string]string{}, hosts: map[string]string{}, locks: map[string]*sync.Mutex{}, ready: map[string]time.Duration{},
 		token: rand.Text()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ooms.counts = map[string]int{}
+	watching := make(chan struct{})
+	go s.ooms.run(s.ctx, cli, proj.Name, watching)
+	<-watching
 	for _, c := range proj.Default() {
 		s.locks[c.Service] = &sync.Mutex{}
 	}
