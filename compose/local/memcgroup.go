@@ -48,9 +48,6 @@ func newMemCgroup(runDir, svc string, limit int64) (*memCgroup, error) {
 		}
 	}
 	_ = c.write("memory.swappiness", 0) // absent on some kernels; the memsw limit already holds
-	// The process joins right after fork: bring the pages it has already
-	// touched along, so the limit counts all of it.
-	_ = c.write("memory.move_charge_at_immigrate", 1)
 	return c, nil
 }
 
@@ -61,8 +58,14 @@ func (c *memCgroup) write(file string, v int64) error {
 	return nil
 }
 
-// add moves a process into the cgroup.
-func (c *memCgroup) add(pid int) error { return c.write("cgroup.procs", int64(pid)) }
+// wrap makes spec join the cgroup before it execs: from its first byte
+// the process is counted and limited (a process moved in after fork would
+// run, and read its memory, outside for a moment). /bin/sh keeps the pid.
+func (c *memCgroup) wrap(spec launchSpec) launchSpec {
+	spec.Args = append([]string{"-c", `echo $$ > "$0" && exec "$@"`, filepath.Join(c.dir, "cgroup.procs"), spec.Path}, spec.Args...)
+	spec.Path = "/bin/sh"
+	return spec
+}
 
 // oomKills is how many times the kernel's OOM killer acted in the cgroup.
 func (c *memCgroup) oomKills() (int, error) {

@@ -1,6 +1,12 @@
 package local
 
-import "testing"
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 func TestParseOOMKills(t *testing.T) {
 	tests := []struct {
@@ -27,5 +33,24 @@ func TestCgroupPrefixIsPerRunDir(t *testing.T) {
 	}
 	if a != cgroupPrefix("/tmp/whatif/15400") {
 		t.Fatal("the prefix is not stable")
+	}
+}
+
+// TestWrapJoinsBeforeExec runs a wrapped command against a fake
+// cgroup.procs: the pid written is the pid that execs.
+func TestWrapJoinsBeforeExec(t *testing.T) {
+	dir := t.TempDir()
+	c := &memCgroup{dir: dir}
+	spec := c.wrap(launchSpec{Path: "/bin/sh", Args: []string{"-c", "echo $$"}})
+	out, err := exec.Command(spec.Path, spec.Args...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(joined)) != strings.TrimSpace(string(out)) {
+		t.Errorf("joined pid %q, exec'd pid %q", joined, out)
 	}
 }

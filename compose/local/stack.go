@@ -249,16 +249,15 @@ func (s *Stack) launchLocked(sv *service) error {
 			fmt.Fprintf(out, "whatif: %s runs WITHOUT its memory limit: %v\n", sv.name, err)
 		}
 	}
-	p, err := s.fork(sv.spec, out)
+	spec := sv.spec
+	if sv.cg != nil {
+		spec = sv.cg.wrap(spec)
+	}
+	p, err := s.fork(spec, out)
 	if err != nil {
 		return err
 	}
 	sv.proc = p
-	if sv.cg != nil {
-		if err := sv.cg.add(p.ref.PID); err != nil {
-			fmt.Fprintf(out, "whatif: %s runs WITHOUT its memory limit: %v\n", sv.name, err)
-		}
-	}
 	if sv.restart {
 		go s.restartOnExit(sv, p)
 	}
