@@ -38,6 +38,11 @@ const (
 // exhaust it.
 const PGMaxConnections = 100
 
+// CheckoutWorkers is how many consumers of queued checkouts the api runs:
+// one per partition of the broker's topics (3), so each applies one
+// partition's checkouts in order.
+const CheckoutWorkers = 3
+
 // AppMemLimit is the memory limit of each app instance on both backends
 // (a cgroup locally, the container's limit under Docker): past it the
 // kernel's OOM killer ends the process, and its supervisor restarts it.

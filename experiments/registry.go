@@ -16,6 +16,7 @@ var registry = []Experiment{
 	cacheStampedeCoalescing,
 	slowQuery,
 	trafficSpike,
+	trafficSpikeQueue,
 	appOOM,
 }
 

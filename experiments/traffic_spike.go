@@ -48,7 +48,9 @@ var trafficSpike = Experiment{
 		Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: spikeTimeout} },
 	},
 	Mitigation: []string{"db_pooler", "priority_shed", "rate_limit"},
-	Settings:   map[string]string{"checkout_hold": "20ms"},
+	// the queued write path has its own experiment, traffic-spike-queue
+	Off:      []string{"queue_writes"},
+	Settings: map[string]string{"checkout_hold": "20ms"},
 	// a 40 s spike: without a pooler, opening connections is itself slow
 	// under the storm (~25-40 a second here), so max_connections is
 	// reached seconds into it, not at once
@@ -82,24 +84,28 @@ var trafficSpike = Experiment{
 }
 
 // checkouts is POST /checkout of the sale's hot items. client "" gives
-// each request one of 500 user ids.
+// each request one of 500 user ids. Every logical request has its own
+// Idempotency-Key (kept across retries): a queued checkout is applied once
+// per key, and the audit finds it by that key.
 func checkouts(e *Env, name, priority, client string) loadgen.Op {
+	run := fmt.Sprintf("%s-%s-%d-%s", e.Variant, e.Level, time.Now().UnixNano(), name)
 	return &loadgen.HTTPOp{
 		OpName: name,
 		Method: http.MethodPost,
 		Client: e.HTTP,
 		URL: func(seq uint64) (string, string) {
-			return e.APIURL + "/checkout", fmt.Sprint(seq)
+			return e.APIURL + "/checkout", fmt.Sprintf("%s-%d", run, seq)
 		},
 		Body: func(seq uint64, _ string) []byte {
 			return []byte(fmt.Sprintf(`{"item_id":%d}`, seq%spikeHotItems+1))
 		},
-		Header: func(seq uint64, _ string) http.Header {
+		Header: func(seq uint64, key string) http.Header {
 			id := client
 			if id == "" {
 				id = fmt.Sprintf("user-%d", seq%500)
 			}
-			return http.Header{"Content-Type": {"application/json"}, "X-Priority": {priority}, "X-Client-ID": {id}}
+			return http.Header{"Content-Type": {"application/json"}, "X-Priority": {priority}, "X-Client-ID": {id},
+				"Idempotency-Key": {key}}
 		},
 	}
 }

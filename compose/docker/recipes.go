@@ -375,7 +375,10 @@ func pgURL(hostport string) string {
 }
 
 // apiArgs: compose/local apiArgs with the links' container addresses.
-func (r recipe) apiArgs() []string { return r.apiArgsFor(compose.SvcAPI) }
+// It also runs the checkout workers (compose/local apiArgs).
+func (r recipe) apiArgs() []string {
+	return append(r.apiArgsFor(compose.SvcAPI), "--checkout-workers", fmt.Sprint(compose.CheckoutWorkers))
+}
 
 // apiArgsFor is the command line of an api process listening as svc; app
 // instances share the api's links.

@@ -253,8 +253,10 @@ func apiDirectPG(topo compose.Topology) []string {
 	return hosts
 }
 
+// apiArgs is the api's command line; it also runs the checkout workers
+// that apply queued checkouts (the app instances only serve exports).
 func apiArgs(topo compose.Topology, extra []string) []string {
-	return apiArgsFor(topo, compose.SvcAPI, extra)
+	return apiArgsFor(topo, compose.SvcAPI, append([]string{"--checkout-workers", fmt.Sprint(compose.CheckoutWorkers)}, extra...))
 }
 
 // appArgs is an app instance's command line: the api's, on its own port,

@@ -50,6 +50,8 @@ type app struct {
 	stateFile     string       // "" = switches are not kept across restarts
 	boot          time.Time
 	memPeak       memPeak
+	queue         *checkoutQueue // nil without --broker
+	workerLog     rateLimitedLog
 	reg           *prometheus.Registry
 }
 

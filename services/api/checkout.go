@@ -96,6 +96,10 @@ func (a *app) checkout(w http.ResponseWriter, r *http.Request) {
 		}
 		defer a.checkoutShed.release()
 	}
+	if a.prot.On(protQueueWrites) {
+		a.enqueueCheckout(w, r, *req.ItemID, prio)
+		return
+	}
 	pool := a.checkoutPool()
 	hold := a.settings.get(knobCheckoutHold)
 	err = pool.Do(r.Context(), db.Limits{}, func(ctx context.Context, c *pgx.Conn) error {

@@ -38,6 +38,7 @@ type flags struct {
 	stateFile      string
 	exportCap      int64
 	exportCache    int64
+	checkoutWork   int
 	knobs          knobValues // runtime-adjustable durations, see settings.go
 }
 
@@ -51,7 +52,8 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.pgReplica, "pg-replica", "", "Postgres replica DSN for reads when replica_reads is on")
 	fs.StringVar(&f.pgDirect, "pg-direct", "", "Postgres DSN straight to the hosts (multi-host, target_session_attrs=read-write), used for writes when db_proxy is off")
 	fs.StringVar(&f.pgBouncer, "pgbouncer", "", "PgBouncer DSN (transaction mode) for checkouts when db_pooler is on")
-	fs.StringVar(&f.broker, "broker", "", "Kafka broker HOST:PORT (validated, not used yet)")
+	fs.StringVar(&f.broker, "broker", "", "Kafka broker HOST:PORT: queue_writes enqueues checkouts there")
+	fs.IntVar(&f.checkoutWork, "checkout-workers", 0, "consumers applying queued checkouts in this process (needs --broker; 0 = none)")
 	fs.IntVar(&f.dbPool, "db-pool", 4, "max connections per Postgres pool")
 	fs.IntVar(&f.reportPool, "report-pool", 2, "max connections of the report pool on the replica (used when heavy_isolation is on)")
 	fs.IntVar(&f.checkoutConns, "checkout-conns", 150, "most connections each checkout pool opens; without db_pooler each is a Postgres backend, and 150 is more than the stack's max_connections (100)")
@@ -128,6 +130,10 @@ func (f flags) validate() error {
 	}
 	add(config.IntRange("--client-burst", f.clientBurst, 1, 1_000_000))
 	add(config.IntRange("--redis-pool", f.redisPool, 1, 10000))
+	add(config.IntRange("--checkout-workers", f.checkoutWork, 0, 64))
+	if f.checkoutWork > 0 && f.broker == "" {
+		add(fmt.Errorf("--checkout-workers %d needs --broker", f.checkoutWork))
+	}
 	add(config.IntRange("--items", f.items, 1, 100_000_000))
 	add(config.IntRange("--l1-size", f.l1Size, 1, 10_000_000))
 	if f.exportCap < 1<<10 || f.exportCap > maxExportKB<<10 {

@@ -65,6 +65,7 @@ func run(f flags) error {
 	log.Printf("ready in %v (seeded %d items); listening on %s; protections %v",
 		time.Since(start).Round(time.Millisecond), seeded, ln.Addr(), a.prot.Snapshot())
 
+	a.runCheckoutWorkers(ctx)
 	srv := &http.Server{
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 5 * time.Second,

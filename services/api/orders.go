@@ -45,15 +45,30 @@ func validateOrder(req orderRequest, key string, keyRequired bool) (order, error
 		return order{}, fmt.Errorf("qty %d: must be in 1..%d", *req.Qty, maxQty)
 	case key == "" && keyRequired:
 		return order{}, errors.New("Idempotency-Key header is required (idempotency protection is on)")
-	case len(key) > maxKeyLen:
-		return order{}, fmt.Errorf("Idempotency-Key longer than %d bytes", maxKeyLen)
 	}
-	for _, c := range key {
-		if c < 0x21 || c > 0x7e {
-			return order{}, errors.New("Idempotency-Key must be printable ASCII without spaces")
+	if key != "" {
+		if err := validKey(key); err != nil {
+			return order{}, err
 		}
 	}
 	return order{itemID: *req.ItemID, qty: *req.Qty, key: key}, nil
+}
+
+// validKey checks an Idempotency-Key: present, printable ASCII without
+// spaces, at most maxKeyLen bytes.
+func validKey(key string) error {
+	if key == "" {
+		return errors.New("Idempotency-Key header is missing")
+	}
+	if len(key) > maxKeyLen {
+		return fmt.Errorf("Idempotency-Key longer than %d bytes", maxKeyLen)
+	}
+	for _, c := range key {
+		if c < 0x21 || c > 0x7e {
+			return errors.New("Idempotency-Key must be printable ASCII without spaces")
+		}
+	}
+	return nil
 }
 
 // errKeyReuse: an Idempotency-Key replayed with a different body.

@@ -26,6 +26,7 @@ const (
 	protRateLimit       = "rate_limit"        // per X-Client-ID token bucket on checkouts (429 + Retry-After)
 	protCacheBound      = "cache_bound"       // the export cache is capped by bytes (--export-cache); off: a map that grows without bound
 	protPayloadCap      = "payload_cap"       // exports above --export-cap are refused with 413 before they are built
+	protQueueWrites     = "queue_writes"      // checkouts are enqueued to the broker (202) and applied by the checkout workers
 )
 
 var protectionNames = []string{
@@ -33,6 +34,7 @@ var protectionNames = []string{
 	protIdempotency, protReplicaReads, protDBTimeouts, protDBProxy,
 	protShedEarly, protInternalNoRetry, protEarlyRefresh, protCoalesce, protHeavyIsolation,
 	protDBPooler, protPriorityShed, protRateLimit, protCacheBound, protPayloadCap,
+	protQueueWrites,
 }
 
 func joinNames() string { return strings.Join(protectionNames, ",") }

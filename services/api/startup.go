@@ -78,11 +78,17 @@ func newApp(f flags) (*app, error) {
 		return nil, err
 	}
 	a.shedLow, a.shedHigh = int64(f.shedLow), int64(f.shedHigh)
+	if f.broker != "" {
+		a.queue = newCheckoutQueue(f.broker, f.checkoutWork)
+	}
 	a.registerMetrics()
 	return a, nil
 }
 
 func (a *app) close() {
+	if a.queue != nil {
+		a.queue.close()
+	}
 	for _, p := range a.pools() {
 		p.Close()
 	}

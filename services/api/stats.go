@@ -26,6 +26,9 @@ type counters struct {
 	checkouts, checkoutOK                 atomic.Int64 // POST /checkout: valid requests, answered 200
 	checkoutLimited, checkoutShed         atomic.Int64 // refused by rate_limit (429), shed by priority_shed (503)
 	checkoutConnFailed, checkoutRefused   atomic.Int64 // a checkout could not open its connection; of those, Postgres said "too many clients"
+	checkoutQueued, checkoutQueueErrors   atomic.Int64 // queue_writes: acknowledged by the broker (202), not (503)
+	checkoutApplied, checkoutRedelivered  atomic.Int64 // workers: applied, skipped as applied before
+	checkoutWorkerErrors, checkoutPoison  atomic.Int64 // workers: failed fetch/apply/commit (retried), undecodable records skipped
 	exports, exportsRejected              atomic.Int64 // GET /exports: valid requests, refused by payload_cap (413)
 	exportHits, exportsBuilt              atomic.Int64 // answered from the export cache, built
 }
@@ -90,13 +93,20 @@ type bffStats struct {
 }
 
 type checkoutStats struct {
-	Requests int64 `json:"requests"`
-	OK       int64 `json:"ok"`
-	Limited  int64 `json:"limited"`
-	Shed     int64 `json:"shed"`
-	ConnFail int64 `json:"connect_failed"`
-	Refused  int64 `json:"too_many_clients"`
-	InFlight int64 `json:"in_flight"` // gauge: admitted by priority_shed, not yet answered
+	Requests     int64 `json:"requests"`
+	OK           int64 `json:"ok"`
+	Limited      int64 `json:"limited"`
+	Shed         int64 `json:"shed"`
+	ConnFail     int64 `json:"connect_failed"`
+	Refused      int64 `json:"too_many_clients"`
+	InFlight     int64 `json:"in_flight"` // gauge: admitted by priority_shed, not yet answered
+	Queued       int64 `json:"queued"`
+	QueueErrors  int64 `json:"queue_errors"`
+	Applied      int64 `json:"applied"`
+	Redelivered  int64 `json:"redelivered"`
+	WorkerErrors int64 `json:"worker_errors"`
+	Poison       int64 `json:"poison"`
+	Backlog      int64 `json:"backlog"` // gauge: queued here, not yet applied here
 }
 
 type homeStats struct {
@@ -148,7 +158,9 @@ func (a *app) stats() statsJSON {
 			Rebuilds: c.homeRebuilds.Load(), EarlyRefreshes: c.homeEarly.Load(), Errors: c.homeErrors.Load()},
 		SpendReqs: c.spendRequests.Load(),
 		Checkout: checkoutStats{Requests: c.checkouts.Load(), OK: c.checkoutOK.Load(), Limited: c.checkoutLimited.Load(),
-			Shed: c.checkoutShed.Load(), ConnFail: c.checkoutConnFailed.Load(), Refused: c.checkoutRefused.Load(), InFlight: a.checkoutShed.inFlight.Load()},
+			Shed: c.checkoutShed.Load(), ConnFail: c.checkoutConnFailed.Load(), Refused: c.checkoutRefused.Load(), InFlight: a.checkoutShed.inFlight.Load(),
+			Queued: c.checkoutQueued.Load(), QueueErrors: c.checkoutQueueErrors.Load(), Applied: c.checkoutApplied.Load(),
+			Redelivered: c.checkoutRedelivered.Load(), WorkerErrors: c.checkoutWorkerErrors.Load(), Poison: c.checkoutPoison.Load()},
 		Export: exportStats{Requests: c.exports.Load(), Rejected: c.exportsRejected.Load(),
 			Hits: c.exportHits.Load(), Built: c.exportsBuilt.Load()},
 		Mem:       a.memNow(),
@@ -158,6 +170,7 @@ func (a *app) stats() statsJSON {
 		Settings:  a.settings.seconds(),
 	}
 	s.Export.CachedEntries, s.Export.CachedBytes = a.exports.size()
+	s.Checkout.Backlog = s.Checkout.Queued - s.Checkout.Applied
 	for _, p := range a.pools() {
 		ps := p.Stats()
 		s.DBQueries[p.Name()] = ps.Queries

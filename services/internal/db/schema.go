@@ -37,6 +37,8 @@ var schema = []string{
 	// The traffic-spike scenario's flash sale: a checkout decrements one
 	// row of stock, so checkouts of one item queue on its row lock.
 	`CREATE TABLE IF NOT EXISTS stock (item int PRIMARY KEY, left_count bigint NOT NULL)`,
+	// Queued checkouts applied by the workers, once per Idempotency-Key.
+	`CREATE TABLE IF NOT EXISTS checkout_log (key text PRIMARY KEY, item_id int NOT NULL, priority text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
 	`INSERT INTO stock (item, left_count) SELECT g, 1000000000 FROM generate_series(1, 10) AS g ON CONFLICT (item) DO NOTHING`,
 	// An ordinary login role, as a real application has: it cannot take
 	// the connection slots reserved for superusers, which Patroni needs to

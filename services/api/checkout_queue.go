@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/whatif-lab/whatif/services/internal/db"
+	"github.com/whatif-lab/whatif/services/internal/httpx"
+)
+
+// With queue_writes the flash sale's write path enqueues (the seed's "queue
+// as buffer: app servers just enqueue — processing happens at a controlled
+// rate"): POST /checkout produces the checkout to the broker and answers
+// 202 once the broker has acknowledged it; the API's checkout workers
+// (--checkout-workers, one consumer of the group each) apply them in order
+// at the database's pace. A spike becomes a backlog, not a storm of
+// connections. A checkout is applied once per Idempotency-Key
+// (checkout_log's primary key), so a redelivery changes nothing.
+
+const (
+	checkoutTopic = "checkouts"
+	checkoutGroup = "checkout-workers"
+)
+
+type queuedCheckout struct {
+	Key      string `json:"key"`
+	ItemID   int    `json:"item_id"`
+	Priority string `json:"priority"`
+}
+
+// checkoutQueue is the producer and the workers' readers.
+type checkoutQueue struct {
+	w       *kafka.Writer
+	readers []*kafka.Reader
+}
+
+func newCheckoutQueue(broker string, workers int) *checkoutQueue {
+	q := &checkoutQueue{w: &kafka.Writer{
+		Addr:     kafka.TCP(broker),
+		Topic:    checkoutTopic,
+		Balancer: &kafka.Hash{}, // by item: one item's checkouts stay in order
+		// acknowledged = in the broker: kafka-go's default acks nothing
+		RequiredAcks:           kafka.RequireAll,
+		BatchTimeout:           time.Millisecond, // a request waits for its own write, not a batch
+		MaxAttempts:            3,
+		WriteTimeout:           2 * time.Second,
+		AllowAutoTopicCreation: true,
+	}}
+	for range workers {
+		q.readers = append(q.readers, kafka.NewReader(kafka.ReaderConfig{
+			Brokers:     []string{broker},
+			GroupID:     checkoutGroup,
+			Topic:       checkoutTopic,
+			StartOffset: kafka.FirstOffset,
+			MaxWait:     100 * time.Millisecond,
+			// kafka-go's defaults (30 s sessions, 5 s backoff) would leave
+			// partitions unassigned for seconds after a restart
+			HeartbeatInterval: 500 * time.Millisecond,
+			SessionTimeout:    6 * time.Second,
+			RebalanceTimeout:  6 * time.Second,
+			JoinGroupBackoff:  200 * time.Millisecond,
+			ReadBackoffMin:    10 * time.Millisecond,
+			ReadBackoffMax:    100 * time.Millisecond,
+		}))
+	}
+	return q
+}
+
+func (q *checkoutQueue) close() {
+	q.w.Close()
+	for _, r := range q.readers {
+		r.Close()
+	}
+}
+
+// enqueueCheckout answers a checkout that queue_writes sends to the broker.
+func (a *app) enqueueCheckout(w http.ResponseWriter, r *http.Request, item int, prio string) {
+	key := r.Header.Get("Idempotency-Key")
+	if err := validKey(key); err != nil {
+		httpx.Error(w, http.StatusBadRequest, "queued checkouts need an Idempotency-Key: "+err.Error())
+		return
+	}
+	if a.queue == nil {
+		a.unavailable(w, "no broker configured (--broker): checkouts cannot be queued")
+		return
+	}
+	b, err := json.Marshal(queuedCheckout{Key: key, ItemID: item, Priority: prio})
+	if err != nil {
+		httpx.Error(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	msg := kafka.Message{Key: fmt.Appendf(nil, "%d", item), Value: b}
+	if err := a.queue.w.WriteMessages(r.Context(), msg); err != nil {
+		a.count.checkoutQueueErrors.Add(1)
+		a.unavailable(w, "broker: "+err.Error())
+		return
+	}
+	a.count.checkoutQueued.Add(1)
+	httpx.JSON(w, http.StatusAccepted, map[string]any{"item_id": item, "priority": prio, "queued": true, "key": key})
+}
+
+// runCheckoutWorkers applies queued checkouts until ctx ends; one
+// goroutine per reader, each committing after it applied.
+func (a *app) runCheckoutWorkers(ctx context.Context) {
+	if a.queue == nil {
+		return
+	}
+	for _, rd := range a.queue.readers {
+		go a.checkoutWorker(ctx, rd)
+	}
+}
+
+func (a *app) checkoutWorker(ctx context.Context, rd *kafka.Reader) {
+	for ctx.Err() == nil {
+		m, err := rd.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.count.checkoutWorkerErrors.Add(1)
+				logEvery(&a.workerLog, "checkout worker: fetch: %v", err)
+				sleepCtx(ctx, 200*time.Millisecond)
+			}
+			continue
+		}
+		// A failed apply is retried in place: committing past it would
+		// lose an acknowledged checkout.
+		for ctx.Err() == nil {
+			err := a.applyQueued(ctx, m.Value)
+			if err == nil {
+				break
+			}
+			a.count.checkoutWorkerErrors.Add(1)
+			logEvery(&a.workerLog, "checkout worker: apply: %v", err)
+			sleepCtx(ctx, 200*time.Millisecond)
+		}
+		if err := rd.CommitMessages(ctx, m); err != nil && ctx.Err() == nil {
+			a.count.checkoutWorkerErrors.Add(1)
+			logEvery(&a.workerLog, "checkout worker: commit: %v", err)
+		}
+	}
+}
+
+// errPoison is a queued record that can never apply (not our JSON).
+var errPoison = errors.New("not a queued checkout")
+
+// applyQueued runs one queued checkout: the same row lock and hold as the
+// synchronous path, once per key.
+func (a *app) applyQueued(ctx context.Context, value []byte) error {
+	var q queuedCheckout
+	if err := json.Unmarshal(value, &q); err != nil || q.Key == "" || q.ItemID < 1 || q.ItemID > stockItems {
+		a.count.checkoutPoison.Add(1)
+		return nil // skipped and counted: retrying cannot fix it
+	}
+	pool := a.primary
+	if a.bouncer != nil {
+		pool = a.bouncer
+	}
+	hold := a.settings.get(knobCheckoutHold)
+	applied := false
+	err := pool.Do(ctx, db.Limits{}, func(ctx context.Context, c *pgx.Conn) error {
+		applied = false
+		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `INSERT INTO checkout_log (key, item_id, priority) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
+				q.Key, q.ItemID, q.Priority)
+			if err != nil || tag.RowsAffected() == 0 {
+				return err // a redelivery: applied before
+			}
+			if _, err := tx.Exec(ctx, checkoutQuery, q.ItemID); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `SELECT pg_sleep($1::float8)`, hold.Seconds())
+			applied = err == nil
+			return err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if applied {
+		a.count.checkoutApplied.Add(1)
+	} else {
+		a.count.checkoutRedelivered.Add(1)
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// logEvery logs at most once a second per limiter (a broker outage would
+// otherwise log every fetch).
+func logEvery(l *rateLimitedLog, format string, v ...any) {
+	now := time.Now().UnixNano()
+	last := l.last.Load()
+	if now-last < int64(time.Second) || !l.last.CompareAndSwap(last, now) {
+		l.drop.Add(1)
+		return
+	}
+	msg := fmt.Sprintf(format, v...)
+	if n := l.drop.Swap(0); n > 0 {
+		msg += fmt.Sprintf(" (%d similar messages dropped)", n)
+	}
+	log.Print(msg)
+}
