@@ -152,6 +152,7 @@ func (r recipe) fill(c *Container, img Images) error {
 			"--listen", listenAll(svc.Port("main")),
 			"--advertise", r.linkAddr(compose.LinkBroker),
 			"--data-dir", dataRoot + "/broker",
+			"--partitions", fmt.Sprint(compose.BrokerPartitions),
 		}
 		c.Healthcheck = tcpCheck(svc.Port("main"))
 

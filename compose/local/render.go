@@ -234,6 +234,7 @@ func brokerArgs(topo compose.Topology, dir string) []string {
 		"--listen", addr(topo.Service(compose.SvcBroker).Port("main")),
 		"--advertise", topo.LinkAddr(compose.LinkBroker),
 		"--data-dir", dir,
+		"--partitions", fmt.Sprint(compose.BrokerPartitions),
 	}
 }
 
