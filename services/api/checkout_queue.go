@@ -44,8 +44,8 @@ type checkoutQueue struct {
 
 func newCheckoutQueue(broker string, workers int) *checkoutQueue {
 	q := &checkoutQueue{w: &kafka.Writer{
-		Addr:     kafka.TCP(broker),
-		Topic:    checkoutTopic,
+		Addr:  kafka.TCP(broker),
+		Topic: checkoutTopic,
 		// Spread over the partitions by checkout, so every worker has work:
 		// two hot items keyed by item would leave one worker (or two) with
 		// everything. Order between checkouts does not matter to a stock
@@ -64,7 +64,7 @@ func newCheckoutQueue(broker string, workers int) *checkoutQueue {
 			GroupID:     checkoutGroup,
 			Topic:       checkoutTopic,
 			StartOffset: kafka.FirstOffset,
-			MaxWait:     100 * time.Millisecond,
+			MaxWait:     500 * time.Millisecond, // idle workers poll the broker twice a second each
 			// kafka-go's defaults (30 s sessions, 5 s backoff) would leave
 			// partitions unassigned for seconds after a restart
 			HeartbeatInterval: 500 * time.Millisecond,
