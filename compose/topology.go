@@ -27,6 +27,8 @@ const (
 	offHAStats   = 42  // haproxy stats / health
 	offPgBouncer = 50  // pgbouncer
 	offBroker    = 60  // services/broker (kfake)
+	offRC        = 70  // redis cluster node i at offRC+i (hot-key scenario)
+	offRCBus     = 80  // its cluster bus at offRCBus+i
 	offProxy     = 100 // toxiproxy listeners start here
 )
 
@@ -80,7 +82,14 @@ const (
 	SvcPgBouncer = "pgbouncer"
 	SvcBroker    = "broker"
 	SvcToxiproxy = "toxiproxy"
+	SvcRC0       = "rc0" // redis cluster masters (hot-key scenario)
+	SvcRC1       = "rc1"
+	SvcRC2       = "rc2"
 )
+
+// RedisClusterNodes are the masters of the Redis Cluster, in slot order:
+// node i serves ClusterSlots(i, len).
+var RedisClusterNodes = []string{SvcRC0, SvcRC1, SvcRC2}
 
 // Link names (toxiproxy proxy names).
 const (
@@ -95,6 +104,9 @@ const (
 	LinkPatroniEtcd = "patroni_etcd"   // patroni -> etcd
 	LinkAPIPG0      = "api_pg0"        // api -> pg0 directly (writes when db_proxy is off)
 	LinkAPIPG1      = "api_pg1"        // api -> pg1 directly
+	LinkRC0         = "api_rc0"        // api -> redis cluster node rc0
+	LinkRC1         = "api_rc1"        // api -> rc1
+	LinkRC2         = "api_rc2"        // api -> rc2
 )
 
 // Default is the reference topology with all listeners at base+offset.
@@ -115,6 +127,9 @@ func Default(base int) Topology {
 		{Name: SvcPgBouncer, Ports: map[string]int{"main": p(offPgBouncer)}},
 		{Name: SvcBroker, Ports: map[string]int{"main": p(offBroker)}},
 	}
+	for i, n := range RedisClusterNodes {
+		t.Services = append(t.Services, Service{Name: n, Ports: map[string]int{"main": p(offRC + i), "bus": p(offRCBus + i)}})
+	}
 	links := []struct{ name, from, to, port string }{
 		{LinkRedis, SvcAPI, SvcRedis, "main"},
 		{LinkPrimary, SvcAPI, SvcHAProxy, "main"},
@@ -127,6 +142,9 @@ func Default(base int) Topology {
 		{LinkPatroniEtcd, SvcPG0, SvcEtcd, "main"},
 		{LinkAPIPG0, SvcAPI, SvcPG0, "main"},
 		{LinkAPIPG1, SvcAPI, SvcPG1, "main"},
+		{LinkRC0, SvcAPI, SvcRC0, "main"},
+		{LinkRC1, SvcAPI, SvcRC1, "main"},
+		{LinkRC2, SvcAPI, SvcRC2, "main"},
 	}
 	for i, l := range links {
 		t.Links = append(t.Links, Link{

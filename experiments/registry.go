@@ -16,6 +16,7 @@ var registry = []Experiment{
 	cacheStampedeCoalescing,
 	slowQuery,
 	trafficSpike,
+	hotKey,
 }
 
 // All returns the registered experiments in registry order.

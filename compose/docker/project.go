@@ -73,6 +73,7 @@ var hostIDs = map[string]int{
 	compose.SvcToxiproxy: 10, compose.SvcAPI: 11, compose.SvcRedis: 12,
 	compose.SvcEtcd: 13, compose.SvcPG0: 14, compose.SvcPG1: 15,
 	compose.SvcHAProxy: 16, compose.SvcPgBouncer: 17, compose.SvcBroker: 18,
+	compose.SvcRC0: 19, compose.SvcRC1: 20, compose.SvcRC2: 21,
 }
 
 // deps is who must be healthy before a service starts. Toxiproxy comes
@@ -82,17 +83,22 @@ var deps = map[string][]string{
 	compose.SvcEtcd:      {compose.SvcToxiproxy},
 	compose.SvcRedis:     {compose.SvcToxiproxy},
 	compose.SvcBroker:    {compose.SvcToxiproxy},
+	// cluster nodes form the cluster themselves once up (see recipes.go)
+	compose.SvcRC0:       {compose.SvcToxiproxy},
+	compose.SvcRC1:       {compose.SvcToxiproxy},
+	compose.SvcRC2:       {compose.SvcToxiproxy},
 	compose.SvcPG0:       {compose.SvcToxiproxy, compose.SvcEtcd},
 	compose.SvcPG1:       {compose.SvcToxiproxy, compose.SvcEtcd},
 	compose.SvcHAProxy:   {compose.SvcPG0, compose.SvcPG1},
 	compose.SvcPgBouncer: {compose.SvcHAProxy},
-	compose.SvcAPI:       {compose.SvcRedis, compose.SvcBroker, compose.SvcHAProxy, compose.SvcPgBouncer},
+	compose.SvcAPI: {compose.SvcRedis, compose.SvcBroker, compose.SvcHAProxy, compose.SvcPgBouncer,
+		compose.SvcRC0, compose.SvcRC1, compose.SvcRC2},
 }
 
 // startOrder is a topological order of deps.
 var startOrder = []string{
-	compose.SvcToxiproxy, compose.SvcEtcd, compose.SvcRedis, compose.SvcBroker,
-	compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcAPI,
+	compose.SvcToxiproxy, compose.SvcEtcd, compose.SvcRedis, compose.SvcRC0, compose.SvcRC1, compose.SvcRC2,
+	compose.SvcBroker, compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcAPI,
 }
 
 // NewProject derives the containers of a topology. It fails when the

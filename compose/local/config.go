@@ -94,7 +94,11 @@ var serviceDeps = map[string][]string{
 	compose.SvcPG1:       {compose.SvcEtcd},
 	compose.SvcHAProxy:   {compose.SvcPG0, compose.SvcPG1},
 	compose.SvcPgBouncer: {compose.SvcHAProxy},
-	compose.SvcAPI:       {compose.SvcRedis, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcBroker},
+	compose.SvcAPI:       {compose.SvcRedis, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcBroker, compose.SvcRC0, compose.SvcRC1, compose.SvcRC2},
+	// a cluster node alone never reaches cluster_state:ok
+	compose.SvcRC0: {compose.SvcRC1, compose.SvcRC2},
+	compose.SvcRC1: {compose.SvcRC0, compose.SvcRC2},
+	compose.SvcRC2: {compose.SvcRC0, compose.SvcRC1},
 }
 
 // launchAfter lists what must be healthy before a service is launched.
@@ -102,14 +106,16 @@ var serviceDeps = map[string][]string{
 // waits for etcd by itself, HAProxy and PgBouncer only need their backends
 // when a client connects. The api seeds its database at start, so it waits.
 var launchAfter = map[string][]string{
-	compose.SvcAPI: {compose.SvcRedis, compose.SvcBroker, compose.SvcPgBouncer, compose.SvcHAProxy},
+	compose.SvcAPI: {compose.SvcRedis, compose.SvcBroker, compose.SvcPgBouncer, compose.SvcHAProxy,
+		compose.SvcRC0, compose.SvcRC1, compose.SvcRC2},
 }
 
 // upstreamFirst orders services so that, when several fail together (a
 // dead dependency times out its dependents), the root cause is reported.
 var upstreamFirst = []string{
 	compose.SvcEtcd, compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy,
-	compose.SvcPgBouncer, compose.SvcRedis, compose.SvcBroker, compose.SvcAPI,
+	compose.SvcPgBouncer, compose.SvcRedis, compose.SvcRC0, compose.SvcRC1, compose.SvcRC2,
+	compose.SvcBroker, compose.SvcAPI,
 }
 
 // selectServices expands only with dependencies (nil = every service of the

@@ -42,6 +42,9 @@ func (a *app) putSettings(w http.ResponseWriter, r *http.Request) {
 // Counters are monotonic and stay.
 func (a *app) reset(w http.ResponseWriter, r *http.Request) {
 	a.l1.Clear()
+	if a.products != nil {
+		a.products.l1.Clear()
+	}
 	a.breaker.Reset()
 	a.reportBreaker.Reset()
 	// a spike's checkout connections must not fill the next run's database

@@ -44,6 +44,7 @@ type app struct {
 	internal      *http.Client       // the BFF's client for /quote
 	homeFlight    singleflight.Group // coalesces /home rebuilds
 	count         counters
+	products      *products // GET /products through the Redis Cluster; nil without --redis-cluster
 	token         string
 	reg           *prometheus.Registry
 }
@@ -129,6 +130,10 @@ func (a *app) applySettings(kv knobValues) {
 			a.reportBreaker.SetSlowCall(slowCall(d))
 		case knobL1TTL:
 			_ = a.l1.SetTTL(d) // validated by the knob's range
+		case knobHotL1TTL:
+			if a.products != nil {
+				_ = a.products.l1.SetTTL(d)
+			}
 		}
 	}
 }
@@ -146,6 +151,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /home", a.track(a.getHome))
 	mux.Handle("GET /customers/{id}/spend", a.track(a.customerSpend))
 	mux.Handle("POST /checkout", a.track(a.checkout))
+	mux.Handle("GET /products/{id}", a.track(a.getProduct))
 	mux.Handle("GET /metrics", metrics.Handler(a.reg))
 
 	adm := http.NewServeMux()

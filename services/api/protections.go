@@ -24,13 +24,15 @@ const (
 	protDBPooler        = "db_pooler"         // checkouts go through PgBouncer (transaction mode); off: a Postgres connection per checkout
 	protPriorityShed    = "priority_shed"     // checkouts beyond the in-flight bound are shed, low priority first (503 + Retry-After)
 	protRateLimit       = "rate_limit"        // per X-Client-ID token bucket on checkouts (429 + Retry-After)
+	protHotKeyL1        = "hot_key_l1"        // hot product keys are served from an in-process copy (hot_l1_ttl), refreshed in the background
+	protHotKeyReplicas  = "hot_key_replicas"  // hot product keys are read from a random copy product:{id}:N; copies sit on every cluster master
 )
 
 var protectionNames = []string{
 	protL1Cache, protDBBreaker, protTTLJitter, protRetryAfter,
 	protIdempotency, protReplicaReads, protDBTimeouts, protDBProxy,
 	protShedEarly, protInternalNoRetry, protEarlyRefresh, protCoalesce, protHeavyIsolation,
-	protDBPooler, protPriorityShed, protRateLimit,
+	protDBPooler, protPriorityShed, protRateLimit, protHotKeyL1, protHotKeyReplicas,
 }
 
 func joinNames() string { return strings.Join(protectionNames, ",") }

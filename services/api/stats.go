@@ -49,7 +49,11 @@ type statsJSON struct {
 	SpendReqs  int64               `json:"spend_requests"`
 	Checkout   checkoutStats       `json:"checkout"`
 	L1Entries  int                 `json:"l1_entries"`
-	HeapBytes  uint64              `json:"heap_bytes"`
+	// Products and Cluster exist with --redis-cluster: GET /products'
+	// counters and, per cluster node, the commands the api sent it.
+	Products  *productStatsJSON          `json:"products,omitempty"`
+	Cluster   map[string]clusterNodeJSON `json:"cluster,omitempty"`
+	HeapBytes uint64                     `json:"heap_bytes"`
 	// Settings in seconds ("query_cost_seconds", ...), so the runner judges
 	// against the capacity the API actually ran with.
 	Settings map[string]float64 `json:"settings"`
@@ -138,6 +142,10 @@ func (a *app) stats() statsJSON {
 		L1Entries: a.l1.Len(),
 		HeapBytes: heapBytes(),
 		Settings:  a.settings.seconds(),
+	}
+	if a.products != nil {
+		ps := a.products.stats()
+		s.Products, s.Cluster = &ps, a.products.c.stats()
 	}
 	for _, p := range a.pools() {
 		ps := p.Stats()
