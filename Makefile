@@ -18,7 +18,9 @@ STACK ?= local
 # back once in ~8 restarts without pg_rewind and never rejoined (docs/compose.md);
 # `make experiment SCENARIO=db-failover STACK=compose` runs it.
 EXPERIMENTS_COMPOSE := redis-crash
-IMAGE_TAG := dev
+IMAGE_TAG ?= $(or $(WHATIF_IMAGE_TAG),dev)
+# the runner and the Go tests use the images of this tag (compose/docker DefaultImages)
+export WHATIF_IMAGE_TAG := $(IMAGE_TAG)
 GO_IMAGES := api broker toxiproxy
 # `make test` adds the compose experiments only where a Docker engine answers.
 DOCKER_OK := $(shell docker info >/dev/null 2>&1 && echo yes)

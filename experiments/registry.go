@@ -17,6 +17,7 @@ var registry = []Experiment{
 	slowQuery,
 	trafficSpike,
 	hotKey,
+	hotKeyReplicas,
 }
 
 // All returns the registered experiments in registry order.

@@ -6,6 +6,7 @@ package docker
 
 import (
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/whatif-lab/whatif/compose"
@@ -20,13 +21,26 @@ type Images struct {
 	Kafka     string // opt-in profile "kafka": the official image (not pullable here)
 }
 
-// DefaultImages are the tags `make images` builds.
-var DefaultImages = Images{
-	Debian:    "whatif/debian:dev",
-	API:       "whatif/api:dev",
-	Broker:    "whatif/broker:dev",
-	Toxiproxy: "whatif/toxiproxy:dev",
-	Kafka:     "apache/kafka:3.9.0",
+// ImageTagEnv names the tag of our images: `make images IMAGE_TAG=x` builds
+// whatif/*:x, and a runner with WHATIF_IMAGE_TAG=x uses them, so worktrees
+// that share one Docker engine do not run each other's api. Default "dev".
+const ImageTagEnv = "WHATIF_IMAGE_TAG"
+
+// DefaultImages are the tags `make images` builds (WHATIF_IMAGE_TAG, else dev).
+var DefaultImages = TaggedImages(os.Getenv(ImageTagEnv))
+
+// TaggedImages are our images at a tag ("" = dev).
+func TaggedImages(tag string) Images {
+	if tag == "" {
+		tag = "dev"
+	}
+	return Images{
+		Debian:    "whatif/debian:" + tag,
+		API:       "whatif/api:" + tag,
+		Broker:    "whatif/broker:" + tag,
+		Toxiproxy: "whatif/toxiproxy:" + tag,
+		Kafka:     "apache/kafka:3.9.0",
+	}
 }
 
 // Container is one service of the project: what compose would create.
