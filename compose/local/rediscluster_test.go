@@ -119,6 +119,20 @@ func TestRedisCluster(t *testing.T) {
 			t.Errorf("slots %d-%d not served by %s (the proxy of %s): %+v", lo, hi, want, n, slots)
 		}
 	}
+	// a killed master comes back with its slots (nodes.conf in its dir)
+	// and the cluster is whole again when Start returns
+	if err := s.Controller().Kill(ctx, compose.SvcRC1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Controller().Start(ctx, compose.SvcRC1); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range compose.RedisClusterNodes {
+		probe, _ := Probe(topo, n)
+		if err := awaitHealthy(ctx, nil, func(ctx context.Context) error { _, err := probe(ctx); return err }); err != nil {
+			t.Fatalf("%s after rc1's restart: %v", n, err)
+		}
+	}
 	for i := range 100 {
 		k := fmt.Sprintf("k%d", i)
 		if err := rdb.Set(ctx, k, i, 0).Err(); err != nil {
