@@ -87,7 +87,8 @@ var hostIDs = map[string]int{
 	compose.SvcToxiproxy: 10, compose.SvcAPI: 11, compose.SvcRedis: 12,
 	compose.SvcEtcd: 13, compose.SvcPG0: 14, compose.SvcPG1: 15,
 	compose.SvcHAProxy: 16, compose.SvcPgBouncer: 17, compose.SvcBroker: 18,
-	compose.SvcRC0: 19, compose.SvcRC1: 20, compose.SvcRC2: 21,
+	// cluster nodes from .24: room below for other services
+	compose.SvcRC0: 24, compose.SvcRC1: 25, compose.SvcRC2: 26,
 }
 
 // deps is who must be healthy before a service starts. Toxiproxy comes
