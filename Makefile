@@ -11,7 +11,7 @@ DEB_PKGS := postgresql-15 postgresql-client-15 patroni python3-psycopg2 python3-
 # slow-query and traffic-spike are registered but not in CI yet: slow-query's
 # protected write p99 ratio is flaky on 2 cores, traffic-spike has passed only
 # once since its last change (docs/scenarios.md).
-EXPERIMENTS_QUICK := redis-crash db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing hot-key
+EXPERIMENTS_QUICK := redis-crash db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing hot-key hot-key-replicas
 # STACK=compose runs `make experiment` on the docker compose reference stack.
 STACK ?= local
 # db-failover under compose is left out of CI for now: its killed leader came

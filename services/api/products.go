@@ -13,7 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/whatif-lab/whatif/services/internal/cache"
 	"github.com/whatif-lab/whatif/services/internal/httpx"
@@ -67,8 +66,10 @@ type products struct {
 	l1      *cache.L1[int64, string]
 	perNode int
 	copies  sync.Map // id -> []string
-	flight  singleflight.Group
-	count   productCounters
+	// refreshing holds the ids whose L1 copy is being renewed: one
+	// background read per key at a time, however many stale reads arrive
+	refreshing sync.Map
+	count      productCounters
 }
 
 func (p *products) stats() productStatsJSON {
@@ -120,7 +121,9 @@ func (a *app) getProduct(w http.ResponseWriter, r *http.Request) {
 				p.count.l1Hits.Add(1)
 			} else {
 				p.count.l1Stale.Add(1)
-				go a.refreshProduct(id)
+				if _, busy := p.refreshing.LoadOrStore(id, struct{}{}); !busy {
+					go a.refreshProduct(id)
+				}
 			}
 			replyItem(w, id, v, "l1")
 			return
@@ -142,19 +145,17 @@ func (a *app) getProduct(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// refreshProduct renews a hot key's L1 copy in the background; concurrent
-// refreshes of one key share one read.
+// refreshProduct renews a hot key's L1 copy in the background (the caller
+// marked id in refreshing); on failure the stale copy stays and the next
+// stale read tries again.
 func (a *app) refreshProduct(id int64) {
 	p := a.products
-	_, _, _ = p.flight.Do(strconv.FormatInt(id, 10), func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		v, source, err := a.readProduct(ctx, id, true)
-		if err == nil && source != "" {
-			p.l1.Set(id, v)
-		}
-		return nil, err
-	})
+	defer p.refreshing.Delete(id)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if v, source, err := a.readProduct(ctx, id, true); err == nil && source != "" {
+		p.l1.Set(id, v)
+	}
 }
 
 // readProduct reads the product through the cluster (a random copy for a
