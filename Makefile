@@ -11,14 +11,16 @@ DEB_PKGS := postgresql-15 postgresql-client-15 patroni python3-psycopg2 python3-
 # slow-query and traffic-spike are registered but not in CI yet: slow-query's
 # protected write p99 ratio is flaky on 2 cores, traffic-spike has passed only
 # once since its last change (docs/scenarios.md).
-EXPERIMENTS_QUICK := redis-crash db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing app-oom
+EXPERIMENTS_QUICK := redis-crash db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing hot-key hot-key-replicas app-oom
 # STACK=compose runs `make experiment` on the docker compose reference stack.
 STACK ?= local
 # db-failover under compose is left out of CI for now: its killed leader came
 # back once in ~8 restarts without pg_rewind and never rejoined (docs/compose.md);
 # `make experiment SCENARIO=db-failover STACK=compose` runs it.
 EXPERIMENTS_COMPOSE := redis-crash app-oom
-IMAGE_TAG := dev
+IMAGE_TAG ?= $(or $(WHATIF_IMAGE_TAG),dev)
+# the runner and the Go tests use the images of this tag (compose/docker DefaultImages)
+export WHATIF_IMAGE_TAG := $(IMAGE_TAG)
 GO_IMAGES := api broker toxiproxy
 # `make test` adds the compose experiments only where a Docker engine answers.
 DOCKER_OK := $(shell docker info >/dev/null 2>&1 && echo yes)

@@ -30,6 +30,8 @@ const (
 	offHAApps    = 43  // haproxy: HTTP load balancer over the app instances
 	offPgBouncer = 50  // pgbouncer
 	offBroker    = 60  // services/broker (kfake)
+	offRC        = 70  // redis cluster node i at offRC+i (hot-key scenario)
+	offRCBus     = 80  // its cluster bus at offRCBus+i
 	offProxy     = 100 // toxiproxy listeners start here
 )
 
@@ -98,6 +100,9 @@ const (
 	SvcPgBouncer = "pgbouncer"
 	SvcBroker    = "broker"
 	SvcToxiproxy = "toxiproxy"
+	SvcRC0       = "rc0" // redis cluster masters (hot-key scenario)
+	SvcRC1       = "rc1"
+	SvcRC2       = "rc2"
 	// App instances: the api binary again, behind HAProxy's "apps" port,
 	// each under AppMemLimit and restarted when it dies (app-oom).
 	SvcApp0 = "app0"
@@ -106,6 +111,10 @@ const (
 
 // AppInstances are the API instances behind the load balancer.
 var AppInstances = []string{SvcApp0, SvcApp1}
+
+// RedisClusterNodes are the masters of the Redis Cluster, in slot order:
+// node i serves ClusterSlots(i, len).
+var RedisClusterNodes = []string{SvcRC0, SvcRC1, SvcRC2}
 
 // Link names (toxiproxy proxy names).
 const (
@@ -122,6 +131,9 @@ const (
 	LinkAPIPG1      = "api_pg1"        // api -> pg1 directly
 	LinkLBApp0      = "lb_app0"        // haproxy (apps) -> app0
 	LinkLBApp1      = "lb_app1"        // haproxy (apps) -> app1
+	LinkRC0         = "api_rc0"        // api -> redis cluster node rc0
+	LinkRC1         = "api_rc1"        // api -> rc1
+	LinkRC2         = "api_rc2"        // api -> rc2
 )
 
 // Default is the reference topology with all listeners at base+offset.
@@ -144,6 +156,9 @@ func Default(base int) Topology {
 		{Name: SvcPgBouncer, Ports: map[string]int{"main": p(offPgBouncer)}},
 		{Name: SvcBroker, Ports: map[string]int{"main": p(offBroker)}},
 	}
+	for i, n := range RedisClusterNodes {
+		t.Services = append(t.Services, Service{Name: n, Ports: map[string]int{"main": p(offRC + i), "bus": p(offRCBus + i)}})
+	}
 	links := []struct{ name, from, to, port string }{
 		{LinkRedis, SvcAPI, SvcRedis, "main"},
 		{LinkPrimary, SvcAPI, SvcHAProxy, "main"},
@@ -158,6 +173,9 @@ func Default(base int) Topology {
 		{LinkAPIPG1, SvcAPI, SvcPG1, "main"},
 		{LinkLBApp0, SvcHAProxy, SvcApp0, "main"},
 		{LinkLBApp1, SvcHAProxy, SvcApp1, "main"},
+		{LinkRC0, SvcAPI, SvcRC0, "main"},
+		{LinkRC1, SvcAPI, SvcRC1, "main"},
+		{LinkRC2, SvcAPI, SvcRC2, "main"},
 	}
 	for i, l := range links {
 		t.Links = append(t.Links, Link{

@@ -18,6 +18,8 @@ var registry = []Experiment{
 	trafficSpike,
 	trafficSpikeQueue,
 	appOOM,
+	hotKey,
+	hotKeyReplicas,
 }
 
 // All returns the registered experiments in registry order.

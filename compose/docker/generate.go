@@ -8,9 +8,9 @@ import "github.com/whatif-lab/whatif/compose"
 //go:generate env WHATIF_UPDATE_COMPOSE=1 go test -run TestComposeFileIsGenerated .
 
 // ComposeFile is the committed compose file: the default topology (base
-// 15400) with the images `make images` builds.
+// 15400) with the images `make images` builds by default (tag dev).
 func ComposeFile() (string, error) {
-	p, err := NewProject(compose.Default(0), DefaultImages, DefaultPatroniTimers)
+	p, err := NewProject(compose.Default(0), TaggedImages(""), DefaultPatroniTimers)
 	if err != nil {
 		return "", err
 	}

@@ -6,6 +6,7 @@ package docker
 
 import (
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/whatif-lab/whatif/compose"
@@ -20,13 +21,26 @@ type Images struct {
 	Kafka     string // opt-in profile "kafka": the official image (not pullable here)
 }
 
-// DefaultImages are the tags `make images` builds.
-var DefaultImages = Images{
-	Debian:    "whatif/debian:dev",
-	API:       "whatif/api:dev",
-	Broker:    "whatif/broker:dev",
-	Toxiproxy: "whatif/toxiproxy:dev",
-	Kafka:     "apache/kafka:3.9.0",
+// ImageTagEnv names the tag of our images: `make images IMAGE_TAG=x` builds
+// whatif/*:x, and a runner with WHATIF_IMAGE_TAG=x uses them, so worktrees
+// that share one Docker engine do not run each other's api. Default "dev".
+const ImageTagEnv = "WHATIF_IMAGE_TAG"
+
+// DefaultImages are the tags `make images` builds (WHATIF_IMAGE_TAG, else dev).
+var DefaultImages = TaggedImages(os.Getenv(ImageTagEnv))
+
+// TaggedImages are our images at a tag ("" = dev).
+func TaggedImages(tag string) Images {
+	if tag == "" {
+		tag = "dev"
+	}
+	return Images{
+		Debian:    "whatif/debian:" + tag,
+		API:       "whatif/api:" + tag,
+		Broker:    "whatif/broker:" + tag,
+		Toxiproxy: "whatif/toxiproxy:" + tag,
+		Kafka:     "apache/kafka:3.9.0",
+	}
 }
 
 // Container is one service of the project: what compose would create.
@@ -76,6 +90,8 @@ var hostIDs = map[string]int{
 	compose.SvcEtcd: 13, compose.SvcPG0: 14, compose.SvcPG1: 15,
 	compose.SvcHAProxy: 16, compose.SvcPgBouncer: 17, compose.SvcBroker: 18,
 	compose.SvcApp0: 19, compose.SvcApp1: 20,
+	// cluster nodes from .24: room below for other services
+	compose.SvcRC0: 24, compose.SvcRC1: 25, compose.SvcRC2: 26,
 }
 
 // deps is who must be healthy before a service starts. Toxiproxy comes
@@ -85,19 +101,24 @@ var deps = map[string][]string{
 	compose.SvcEtcd:      {compose.SvcToxiproxy},
 	compose.SvcRedis:     {compose.SvcToxiproxy},
 	compose.SvcBroker:    {compose.SvcToxiproxy},
+	// cluster nodes form the cluster themselves once up (see recipes.go)
+	compose.SvcRC0:       {compose.SvcToxiproxy},
+	compose.SvcRC1:       {compose.SvcToxiproxy},
+	compose.SvcRC2:       {compose.SvcToxiproxy},
 	compose.SvcPG0:       {compose.SvcToxiproxy, compose.SvcEtcd},
 	compose.SvcPG1:       {compose.SvcToxiproxy, compose.SvcEtcd},
 	compose.SvcHAProxy:   {compose.SvcPG0, compose.SvcPG1},
 	compose.SvcPgBouncer: {compose.SvcHAProxy},
-	compose.SvcAPI:       {compose.SvcRedis, compose.SvcBroker, compose.SvcHAProxy, compose.SvcPgBouncer},
-	compose.SvcApp0:      {compose.SvcAPI}, // after the api's start-up migration
-	compose.SvcApp1:      {compose.SvcAPI},
+	compose.SvcAPI: {compose.SvcRedis, compose.SvcBroker, compose.SvcHAProxy, compose.SvcPgBouncer,
+		compose.SvcRC0, compose.SvcRC1, compose.SvcRC2},
+	compose.SvcApp0: {compose.SvcAPI}, // after the api's start-up migration
+	compose.SvcApp1: {compose.SvcAPI},
 }
 
 // startOrder is a topological order of deps.
 var startOrder = []string{
-	compose.SvcToxiproxy, compose.SvcEtcd, compose.SvcRedis, compose.SvcBroker,
-	compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcAPI,
+	compose.SvcToxiproxy, compose.SvcEtcd, compose.SvcRedis, compose.SvcRC0, compose.SvcRC1, compose.SvcRC2,
+	compose.SvcBroker, compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcAPI,
 	compose.SvcApp0, compose.SvcApp1,
 }
 

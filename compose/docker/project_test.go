@@ -122,6 +122,9 @@ func TestDependenciesDialThroughToxiproxy(t *testing.T) {
 		{compose.SvcPG1, `"connect_address": "toxiproxy:` + itoa(topo.Link(compose.LinkHAPG1).Listen)},
 		{compose.SvcHAProxy, "server pg0 toxiproxy:" + itoa(topo.Link(compose.LinkHAPG0).Listen)},
 		{compose.SvcEtcd, "--advertise-client-urls http://toxiproxy:" + itoa(topo.Link(compose.LinkPatroniEtcd).Listen)},
+		{compose.SvcAPI, "'--redis-cluster' 'rc0=toxiproxy:" + itoa(topo.Link(compose.LinkRC0).Listen) + ",rc1=toxiproxy:" + itoa(topo.Link(compose.LinkRC1).Listen)},
+		{compose.SvcRC1, "--cluster-announce-port " + itoa(topo.Link(compose.LinkRC1).Listen) + " "},
+		{compose.SvcRC1, "--cluster-announce-hostname toxiproxy --cluster-preferred-endpoint-type hostname"},
 	}
 	for _, tc := range cases {
 		var c Container

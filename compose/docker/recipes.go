@@ -145,6 +145,11 @@ func (r recipe) fill(c *Container, img Images) error {
 		}
 		c.Healthcheck = []string{"redis-cli", "-p", fmt.Sprint(svc.Port("main")), "ping"}
 
+	case compose.SvcRC0, compose.SvcRC1, compose.SvcRC2:
+		c.Image = img.Debian
+		c.Command = []string{"sh", "-c", r.clusterNodeScript(c.Service)}
+		c.Healthcheck = []string{"sh", "-c", fmt.Sprintf("redis-cli -p %d cluster info | grep -q '^cluster_state:ok'", svc.Port("main"))}
+
 	case compose.SvcBroker:
 		c.Image = img.Broker
 		c.Profiles = []string{profileBroker}
@@ -393,6 +398,15 @@ func (r recipe) apiArgsFor(svc string) []string {
 		"--pgbouncer", pgURL(r.linkAddr(compose.LinkPgBouncer)),
 		"--broker", r.linkAddr(compose.LinkBroker),
 	}
+	var seeds []string
+	for _, l := range topo.Links {
+		if l.From == compose.SvcAPI && compose.IsClusterNode(l.To) {
+			seeds = append(seeds, l.To+"="+r.linkAddr(l.Name))
+		}
+	}
+	if len(seeds) > 0 {
+		args = append(args, "--redis-cluster", strings.Join(seeds, ","))
+	}
 	var hosts []string
 	for _, l := range topo.Links {
 		if l.From == compose.SvcAPI && (l.To == compose.SvcPG0 || l.To == compose.SvcPG1) {
@@ -426,4 +440,52 @@ func shellQuote(args []string) string {
 		q[i] = "'" + strings.ReplaceAll(a, "'", `'"'"'`) + "'"
 	}
 	return strings.Join(q, " ")
+}
+
+// clusterNodeScript runs one Redis Cluster master (compose/local
+// redisClusterArgs with container addresses) and forms the cluster from
+// inside: once the node answers it takes its slot range and MEETs the other
+// masters until it knows all of them, so the compose file alone brings the
+// cluster up. Clients learn "toxiproxy:<link>" (announced hostname + port);
+// the nodes gossip at their static IPs on the real bus port. After a
+// restart nodes.conf holds the slots: ADDSLOTSRANGE fails, harmlessly.
+func (r recipe) clusterNodeScript(node string) string {
+	topo := r.topo
+	svc := topo.Service(node)
+	port := svc.Port("main")
+	i := slices.Index(compose.RedisClusterNodes, node)
+	lo, hi := compose.ClusterSlots(i, len(compose.RedisClusterNodes))
+	args := []string{"redis-server",
+		"--port", fmt.Sprint(port),
+		"--bind", "0.0.0.0",
+		"--protected-mode", "no",
+		"--save", "''",
+		"--appendonly", "no",
+		"--dir", dataRoot,
+		"--daemonize", "no",
+		"--logfile", "''",
+		"--cluster-enabled", "yes",
+		"--cluster-config-file", dataRoot + "/nodes.conf",
+		"--cluster-node-timeout", "2000",
+		"--cluster-port", fmt.Sprint(svc.Port("bus")),
+		"--cluster-announce-ip", r.ip(node),
+		"--cluster-announce-port", fmt.Sprint(topo.Link(compose.ClusterLink(node)).Listen),
+		"--cluster-announce-bus-port", fmt.Sprint(svc.Port("bus")),
+		"--cluster-announce-hostname", compose.SvcToxiproxy,
+		"--cluster-preferred-endpoint-type", "hostname",
+		"--cluster-require-full-coverage", "no",
+	}
+	var meets []string
+	for _, peer := range compose.RedisClusterNodes {
+		if peer != node {
+			ps := topo.Service(peer)
+			meets = append(meets, fmt.Sprintf("redis-cli -p %d cluster meet %s %d %d >/dev/null;", port, r.ip(peer), ps.Port("main"), ps.Port("bus")))
+		}
+	}
+	return fmt.Sprintf("mkdir -p %s && %s & pid=$!; "+
+		"until redis-cli -p %d ping >/dev/null 2>&1; do sleep 0.1; done; "+
+		"redis-cli -p %d cluster addslotsrange %d %d >/dev/null 2>&1; "+
+		"until redis-cli -p %d cluster info | grep -q '^cluster_known_nodes:%d'; do %s sleep 0.5; done; "+
+		"wait $pid",
+		dataRoot, strings.Join(args, " "), port, port, lo, hi, port, len(compose.RedisClusterNodes), strings.Join(meets, " "))
 }

@@ -94,9 +94,13 @@ var serviceDeps = map[string][]string{
 	compose.SvcPG1:       {compose.SvcEtcd},
 	compose.SvcHAProxy:   {compose.SvcPG0, compose.SvcPG1},
 	compose.SvcPgBouncer: {compose.SvcHAProxy},
-	compose.SvcAPI:       {compose.SvcRedis, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcBroker},
-	compose.SvcApp0:      {compose.SvcAPI},
-	compose.SvcApp1:      {compose.SvcAPI},
+	compose.SvcAPI:       {compose.SvcRedis, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcBroker, compose.SvcRC0, compose.SvcRC1, compose.SvcRC2},
+	// a cluster node alone never reaches cluster_state:ok
+	compose.SvcRC0:  {compose.SvcRC1, compose.SvcRC2},
+	compose.SvcRC1:  {compose.SvcRC0, compose.SvcRC2},
+	compose.SvcRC2:  {compose.SvcRC0, compose.SvcRC1},
+	compose.SvcApp0: {compose.SvcAPI},
+	compose.SvcApp1: {compose.SvcAPI},
 }
 
 // launchAfter lists what must be healthy before a service is launched.
@@ -104,7 +108,8 @@ var serviceDeps = map[string][]string{
 // waits for etcd by itself, HAProxy and PgBouncer only need their backends
 // when a client connects. The api seeds its database at start, so it waits.
 var launchAfter = map[string][]string{
-	compose.SvcAPI: {compose.SvcRedis, compose.SvcBroker, compose.SvcPgBouncer, compose.SvcHAProxy},
+	compose.SvcAPI: {compose.SvcRedis, compose.SvcBroker, compose.SvcPgBouncer, compose.SvcHAProxy,
+		compose.SvcRC0, compose.SvcRC1, compose.SvcRC2},
 	// app instances run the same start-up migration: after the api's, so
 	// three processes never race to create the schema
 	compose.SvcApp0: {compose.SvcAPI},
@@ -115,7 +120,8 @@ var launchAfter = map[string][]string{
 // dead dependency times out its dependents), the root cause is reported.
 var upstreamFirst = []string{
 	compose.SvcEtcd, compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy,
-	compose.SvcPgBouncer, compose.SvcRedis, compose.SvcBroker, compose.SvcAPI,
+	compose.SvcPgBouncer, compose.SvcRedis, compose.SvcRC0, compose.SvcRC1, compose.SvcRC2,
+	compose.SvcBroker, compose.SvcAPI,
 	compose.SvcApp0, compose.SvcApp1,
 }
 

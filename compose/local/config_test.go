@@ -14,13 +14,14 @@ func TestSelectServices(t *testing.T) {
 		only []string
 		want []string
 	}{
-		{nil, []string{"api", "app0", "app1", "broker", "etcd", "haproxy", "pg0", "pg1", "pgbouncer", "redis"}},
+		{nil, []string{"api", "app0", "app1", "broker", "etcd", "haproxy", "pg0", "pg1", "pgbouncer", "rc0", "rc1", "rc2", "redis"}},
+		{[]string{"rc1"}, []string{"rc0", "rc1", "rc2"}},
 		{[]string{"redis"}, []string{"redis"}},
 		{[]string{"toxiproxy"}, []string{}},
 		{[]string{"pg0"}, []string{"etcd", "pg0"}},
 		{[]string{"pgbouncer"}, []string{"etcd", "haproxy", "pg0", "pg1", "pgbouncer"}},
-		{[]string{"api"}, []string{"api", "broker", "etcd", "haproxy", "pg0", "pg1", "pgbouncer", "redis"}},
-		{[]string{"app1"}, []string{"api", "app1", "broker", "etcd", "haproxy", "pg0", "pg1", "pgbouncer", "redis"}},
+		{[]string{"api"}, []string{"api", "broker", "etcd", "haproxy", "pg0", "pg1", "pgbouncer", "rc0", "rc1", "rc2", "redis"}},
+		{[]string{"app1"}, []string{"api", "app1", "broker", "etcd", "haproxy", "pg0", "pg1", "pgbouncer", "rc0", "rc1", "rc2", "redis"}},
 	}
 	for _, c := range cases {
 		got, err := selectServices(topo, c.only)

@@ -10,7 +10,8 @@ import (
 // Probe is the readiness check of a service as the host sees it, at the
 // topology's loopback ports: etcd /health, a pg node running as leader or
 // as a replica that streams WAL, HAProxy settled with one writable leader,
-// a SELECT through PgBouncer, Redis PING, Kafka ApiVersions, the api's
+// a SELECT through PgBouncer, Redis PING, a Redis Cluster node that sees
+// cluster_state:ok with every master known, Kafka ApiVersions, the api's
 // /health. Both backends use it, so "healthy" means the same in each. The
 // detail says e.g. the Patroni role.
 func Probe(topo compose.Topology, svc string) (func(ctx context.Context) (detail string, err error), error) {
@@ -38,6 +39,9 @@ func Probe(topo compose.Topology, svc string) (func(ctx context.Context) (detail
 		}, nil
 	case compose.SvcRedis:
 		return func(ctx context.Context) (string, error) { return "", redisPing(ctx, main()) }, nil
+	case compose.SvcRC0, compose.SvcRC1, compose.SvcRC2:
+		masters := len(compose.RedisClusterNodes)
+		return func(ctx context.Context) (string, error) { return clusterNodeHealthy(ctx, main(), masters) }, nil
 	case compose.SvcBroker:
 		return func(ctx context.Context) (string, error) { return "", kafkaAPIVersions(ctx, main()) }, nil
 	case compose.SvcAPI, compose.SvcApp0, compose.SvcApp1:

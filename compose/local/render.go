@@ -277,9 +277,25 @@ func apiArgsFor(topo compose.Topology, svc string, extra []string) []string {
 		"--pgbouncer", pgURL(topo.LinkAddr(compose.LinkPgBouncer)),
 		"--broker", topo.LinkAddr(compose.LinkBroker),
 	}
+	if nodes := apiClusterSeeds(topo, topo.LinkAddr); nodes != "" {
+		args = append(args, "--redis-cluster", nodes)
+	}
 	if hosts := apiDirectPG(topo); len(hosts) > 0 {
 		args = append(args, "--pg-direct", "postgres://postgres@"+strings.Join(hosts, ",")+
 			"/postgres?sslmode=disable&target_session_attrs=read-write")
 	}
 	return append(args, extra...)
+}
+
+// apiClusterSeeds is the api's --redis-cluster value: name=link address of
+// every cluster node the topology has ("" if none). The nodes announce the
+// same addresses, so the api can name the node of every command.
+func apiClusterSeeds(topo compose.Topology, linkAddr func(link string) string) string {
+	var seeds []string
+	for _, l := range topo.Links {
+		if l.From == compose.SvcAPI && compose.IsClusterNode(l.To) {
+			seeds = append(seeds, l.To+"="+linkAddr(l.Name))
+		}
+	}
+	return strings.Join(seeds, ",")
 }

@@ -175,6 +175,11 @@ func buildServices(cfg Config, names []string, pg *pgUser) (map[string]*service,
 			sv.spec.Args = redisArgs(topo, dir)
 			sv.setup = func() error { return mkServiceDir(dir, nil) }
 
+		case compose.SvcRC0, compose.SvcRC1, compose.SvcRC2:
+			sv.spec.Path, err = lookBin("redis-server")
+			sv.spec.Args = redisClusterArgs(topo, name, dir)
+			sv.setup = func() error { return mkServiceDir(dir, nil) }
+
 		case compose.SvcBroker:
 			sv.spec.Path, err = ourBinary(cfg.BinDir, brokerBinary)
 			sv.spec.Args = brokerArgs(topo, dir)
@@ -197,6 +202,9 @@ func buildServices(cfg Config, names []string, pg *pgUser) (map[string]*service,
 		if err == nil {
 			// The same readiness checks as the compose backend (Probe).
 			sv.health, err = Probe(topo, name)
+		}
+		if err == nil && compose.IsClusterNode(name) {
+			sv.health = formingCluster(topo, name, sv.health)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("local: %s: %w", name, err)

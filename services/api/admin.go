@@ -44,6 +44,9 @@ func (a *app) putSettings(w http.ResponseWriter, r *http.Request) {
 func (a *app) reset(w http.ResponseWriter, r *http.Request) {
 	a.l1.Clear()
 	a.exports.clear()
+	if a.products != nil {
+		a.products.l1.Clear()
+	}
 	debug.FreeOSMemory() // the next run's memory checks start from what is really in use
 	a.memPeak.reset()
 	a.breaker.Reset()

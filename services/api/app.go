@@ -44,6 +44,7 @@ type app struct {
 	internal      *http.Client       // the BFF's client for /quote
 	homeFlight    singleflight.Group // coalesces /home rebuilds
 	count         counters
+	products      *products // GET /products through the Redis Cluster; nil without --redis-cluster
 	token         string
 	exports       *exportCache // GET /exports
 	exportCap     int64        // payload_cap: largest export built, bytes
@@ -136,6 +137,10 @@ func (a *app) applySettings(kv knobValues) {
 			a.reportBreaker.SetSlowCall(slowCall(d))
 		case knobL1TTL:
 			_ = a.l1.SetTTL(d) // validated by the knob's range
+		case knobHotL1TTL:
+			if a.products != nil {
+				_ = a.products.l1.SetTTL(d)
+			}
 		}
 	}
 }
@@ -154,6 +159,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /customers/{id}/spend", a.track(a.customerSpend))
 	mux.Handle("POST /checkout", a.track(a.checkout))
 	mux.Handle("GET /exports/{id}", a.track(a.getExport))
+	mux.Handle("GET /products/{id}", a.track(a.getProduct))
 	mux.Handle("GET /metrics", metrics.Handler(a.reg))
 
 	adm := http.NewServeMux()

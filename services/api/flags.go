@@ -17,6 +17,9 @@ import (
 type flags struct {
 	listen         string
 	redis          string
+	redisCluster   string
+	hotKeyRate     int
+	hotKeyCopies   int
 	pgPrimary      string
 	pgReplica      string
 	pgDirect       string
@@ -48,6 +51,9 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.SetOutput(out)
 	fs.StringVar(&f.listen, "listen", "", "HTTP listen address HOST:PORT (required)")
 	fs.StringVar(&f.redis, "redis", "", "Redis address HOST:PORT (required)")
+	fs.StringVar(&f.redisCluster, "redis-cluster", "", "Redis Cluster nodes name=HOST:PORT,... (each node's announced address, its Toxiproxy link) for GET /products")
+	fs.IntVar(&f.hotKeyRate, "hot-key-rate", 20, "a product read this many times within a second is a hot key")
+	fs.IntVar(&f.hotKeyCopies, "hot-key-copies", 2, "hot_key_replicas: copies of a hot key on each cluster master")
 	fs.StringVar(&f.pgPrimary, "pg-primary", "", "Postgres primary DSN: writes, and reads unless replica_reads (required)")
 	fs.StringVar(&f.pgReplica, "pg-replica", "", "Postgres replica DSN for reads when replica_reads is on")
 	fs.StringVar(&f.pgDirect, "pg-direct", "", "Postgres DSN straight to the hosts (multi-host, target_session_attrs=read-write), used for writes when db_proxy is off")
@@ -100,6 +106,12 @@ func (f flags) validate() error {
 	} else {
 		add(config.HostPort("--redis", f.redis))
 	}
+	if f.redisCluster != "" {
+		_, err := parseClusterSeeds(f.redisCluster)
+		add(err)
+	}
+	add(config.IntRange("--hot-key-rate", f.hotKeyRate, 1, 1_000_000))
+	add(config.IntRange("--hot-key-copies", f.hotKeyCopies, 1, 100))
 	if f.pgPrimary == "" {
 		add(config.Required("--pg-primary", f.pgPrimary))
 	} else {

@@ -27,6 +27,8 @@ const (
 	protCacheBound      = "cache_bound"       // the export cache is capped by bytes (--export-cache); off: a map that grows without bound
 	protPayloadCap      = "payload_cap"       // exports above --export-cap are refused with 413 before they are built
 	protQueueWrites     = "queue_writes"      // checkouts are enqueued to the broker (202) and applied by the checkout workers
+	protHotKeyL1        = "hot_key_l1"        // hot product keys are served from an in-process copy (hot_l1_ttl), refreshed in the background
+	protHotKeyReplicas  = "hot_key_replicas"  // hot product keys are read from a random copy product:{id}:N; copies sit on every cluster master
 )
 
 var protectionNames = []string{
@@ -34,7 +36,7 @@ var protectionNames = []string{
 	protIdempotency, protReplicaReads, protDBTimeouts, protDBProxy,
 	protShedEarly, protInternalNoRetry, protEarlyRefresh, protCoalesce, protHeavyIsolation,
 	protDBPooler, protPriorityShed, protRateLimit, protCacheBound, protPayloadCap,
-	protQueueWrites,
+	protQueueWrites, protHotKeyL1, protHotKeyReplicas,
 }
 
 func joinNames() string { return strings.Join(protectionNames, ",") }

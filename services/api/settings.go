@@ -34,6 +34,7 @@ const (
 	knobRebuildCost     = "rebuild_cost"
 	knobHomeTTL         = "home_ttl"
 	knobCheckoutHold    = "checkout_hold"
+	knobHotL1TTL        = "hot_l1_ttl"
 )
 
 var knobs = []knob{
@@ -59,6 +60,8 @@ var knobs = []knob{
 		help: "Redis TTL of the /home entry (plus ttl_jitter when that is on)"},
 	{name: knobCheckoutHold, flag: "checkout-hold", def: 20 * time.Millisecond, lo: 0, hi: 10 * time.Second,
 		help: "a checkout holds its item's stock row lock this long, so one item sells at most 1/checkout-hold per second"},
+	{name: knobHotL1TTL, flag: "hot-l1-ttl", def: time.Second, lo: time.Millisecond, hi: time.Hour,
+		help: "hot_key_l1: a hot product's in-process copy is fresh this long; after that it is served stale while one read refreshes it"},
 }
 
 func (k knob) check(name string, d time.Duration) error {

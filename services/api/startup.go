@@ -35,6 +35,17 @@ func newApp(f flags) (*app, error) {
 		}, nil)
 	}
 	a.breaker, a.reportBreaker = newBreaker(), newBreaker()
+	if f.redisCluster != "" {
+		seeds, err := parseClusterSeeds(f.redisCluster)
+		if err != nil {
+			return nil, err
+		}
+		l1, err := cache.NewL1[int64, string](1000, f.knobs[knobHotL1TTL], nil)
+		if err != nil {
+			return nil, err
+		}
+		a.products = &products{c: newCluster(seeds, f.redisPool), hot: newHotKeys(f.hotKeyRate, 10_000), l1: l1, perNode: f.hotKeyCopies}
+	}
 	a.applySettings(f.knobs)
 	if f.stateFile != "" {
 		if err := a.loadState(f.stateFile); err != nil {
@@ -93,6 +104,9 @@ func (a *app) close() {
 		p.Close()
 	}
 	_ = a.rdb.Close()
+	if a.products != nil {
+		_ = a.products.c.rdb.Close()
+	}
 }
 
 // waitReady retries until the primary is migrated and seeded, Redis answers
@@ -111,6 +125,12 @@ func (a *app) waitReady(ctx context.Context, timeout time.Duration, items int) (
 			return err
 		}},
 		{"redis", func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
+	}
+	if a.products != nil {
+		steps = append(steps, struct {
+			what string
+			do   func(context.Context) error
+		}{"redis cluster (every master, slot map)", a.products.c.ready})
 	}
 	if a.replica != nil {
 		steps = append(steps, struct {

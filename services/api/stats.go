@@ -57,7 +57,11 @@ type statsJSON struct {
 	Mem        memStats            `json:"mem"`
 	BootUnix   float64             `json:"boot_unix"` // when this process started: a new value is a restart
 	L1Entries  int                 `json:"l1_entries"`
-	HeapBytes  uint64              `json:"heap_bytes"`
+	// Products and Cluster exist with --redis-cluster: GET /products'
+	// counters and, per cluster node, the commands the api sent it.
+	Products  *productStatsJSON          `json:"products,omitempty"`
+	Cluster   map[string]clusterNodeJSON `json:"cluster,omitempty"`
+	HeapBytes uint64                     `json:"heap_bytes"`
 	// Settings in seconds ("query_cost_seconds", ...), so the runner judges
 	// against the capacity the API actually ran with.
 	Settings map[string]float64 `json:"settings"`
@@ -171,6 +175,10 @@ func (a *app) stats() statsJSON {
 	}
 	s.Export.CachedEntries, s.Export.CachedBytes = a.exports.size()
 	s.Checkout.Backlog = s.Checkout.Queued - s.Checkout.Applied
+	if a.products != nil {
+		ps := a.products.stats()
+		s.Products, s.Cluster = &ps, a.products.c.stats()
+	}
 	for _, p := range a.pools() {
 		ps := p.Stats()
 		s.DBQueries[p.Name()] = ps.Queries
