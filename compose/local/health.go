@@ -222,6 +222,12 @@ func haproxySettled(ctx context.Context, statsAddr string) (string, error) {
 	}
 	var up []string
 	for name, s := range srv {
+		// The apps load balancer's servers come and go with the app
+		// instances (app-oom kills them on purpose): HAProxy's health is
+		// the database paths'.
+		if !strings.HasPrefix(name, "pg_") {
+			continue
+		}
 		if s.Check == "INI" || (s.Status != "UP" && s.Status != "DOWN" && s.Status != "no check") {
 			return "", fmt.Errorf("haproxy %s not settled: %s/%s", name, s.Status, s.Check)
 		}

@@ -17,8 +17,11 @@ pg_write_in,FRONTEND,,,0,0,4096,0,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,2,0,,,,0,0,0,0,,
 pg_write,pg0,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5,0,,1,3,1,,0,,2,0,,0,L7OK,
 pg_write,pg1,0,0,0,0,,0,0,0,,0,,0,0,0,0,%s,1,1,0,1,1,5,5,,1,3,2,,0,,2,0,,0,%s,
 pg_write,BACKEND,0,0,0,0,410,0,0,0,0,0,,0,0,0,0,UP,1,1,0,,0,5,0,,1,3,0,,0,,1,0,,0,,
+apps,app0,0,0,0,0,,0,0,0,,0,,0,0,0,0,DOWN 1/2,1,1,0,1,1,5,5,,1,3,3,,0,,2,0,,0,L7OK,
 `
 
+// TestHAProxySettled: the pg backends decide; an app instance coming up
+// behind the apps balancer (DOWN 1/2 in every case here) does not.
 func TestHAProxySettled(t *testing.T) {
 	cases := []struct {
 		status, check string
