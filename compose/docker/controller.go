@@ -29,7 +29,7 @@ func (c controller) lock(svc string) (string, func(), error) {
 		return "", nil, fmt.Errorf("docker: unknown service %q", svc)
 	}
 	mu.Lock()
-	return c.s.ids[svc], mu.Unlock, nil
+	return c.s.id(svc), mu.Unlock, nil
 }
 
 // Kill SIGKILLs the container (every process in it) and waits until it has

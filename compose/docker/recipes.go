@@ -280,7 +280,14 @@ func (r recipe) patroniConfig(node string) ([]byte, error) {
 				"replication": map[string]any{"username": "postgres"},
 				"rewind":      map[string]any{"username": "postgres"},
 			},
-			"pg_hba":     trust,
+			"pg_hba": trust,
+			// The last resort of a rejoin: when the old leader's timeline has
+			// diverged and pg_rewind cannot run (seen under compose: Patroni
+			// started it as a replica on the old timeline, Postgres refused
+			// "timeline 2 is not a child of this server's history" forever),
+			// wipe the data dir and clone it again from the leader.
+			"remove_data_directory_on_rewind_failure":     true,
+			"remove_data_directory_on_diverged_timelines": true,
 			"basebackup": []any{map[string]any{"checkpoint": "fast"}, "no-sync"},
 			"parameters": map[string]any{"unix_socket_directories": "/tmp"},
 		},

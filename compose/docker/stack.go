@@ -56,6 +56,7 @@ type Stack struct {
 	proj  Project
 	cli   *testcontainers.DockerClient
 	ids   map[string]string // service -> container id
+	idsMu sync.Mutex
 	hosts map[string]string // service -> its host container's id
 	locks map[string]*sync.Mutex
 	ready map[string]time.Duration
@@ -340,15 +341,17 @@ func (s *Stack) create(ctx context.Context, c Container) error {
 	return nil
 }
 
+// setID and id guard the one map every service's goroutine writes at
+// start (a per-service lock does not: seen as "concurrent map writes").
 func (s *Stack) setID(svc, id string) {
-	s.locks[svc].Lock()
-	defer s.locks[svc].Unlock()
+	s.idsMu.Lock()
+	defer s.idsMu.Unlock()
 	s.ids[svc] = id
 }
 
 func (s *Stack) id(svc string) string {
-	s.locks[svc].Lock()
-	defer s.locks[svc].Unlock()
+	s.idsMu.Lock()
+	defer s.idsMu.Unlock()
 	return s.ids[svc]
 }
 

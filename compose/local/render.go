@@ -107,6 +107,13 @@ func patroniConfig(topo compose.Topology, node, nodeDir, bootstrap string, t Pat
 				"rewind":      map[string]any{"username": "postgres"},
 			},
 			"pg_hba": trustLocal,
+			// The last resort of a rejoin: when the old leader's timeline has
+			// diverged and pg_rewind cannot run (seen under compose: Patroni
+			// started it as a replica on the old timeline, Postgres refused
+			// "timeline 2 is not a child of this server's history" forever),
+			// wipe the data dir and clone it again from the leader.
+			"remove_data_directory_on_rewind_failure":     true,
+			"remove_data_directory_on_diverged_timelines": true,
 			// A fast checkpoint and no fsync of the copy: a replica is
 			// cloned in well under a second instead of a few.
 			"basebackup": []any{map[string]any{"checkpoint": "fast"}, "no-sync"},
