@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
 	"net/http"
 	"time"
 
@@ -128,7 +127,7 @@ func (a *app) checkoutWorker(ctx context.Context, rd *kafka.Reader) {
 		if err != nil {
 			if ctx.Err() == nil {
 				a.count.checkoutWorkerErrors.Add(1)
-				logEvery(&a.workerLog, "checkout worker: fetch: %v", err)
+				a.workerLog.logf("checkout worker: fetch: %v", err)
 				sleepCtx(ctx, 200*time.Millisecond)
 			}
 			continue
@@ -141,12 +140,12 @@ func (a *app) checkoutWorker(ctx context.Context, rd *kafka.Reader) {
 				break
 			}
 			a.count.checkoutWorkerErrors.Add(1)
-			logEvery(&a.workerLog, "checkout worker: apply: %v", err)
+			a.workerLog.logf("checkout worker: apply: %v", err)
 			sleepCtx(ctx, 200*time.Millisecond)
 		}
 		if err := rd.CommitMessages(ctx, m); err != nil && ctx.Err() == nil {
 			a.count.checkoutWorkerErrors.Add(1)
-			logEvery(&a.workerLog, "checkout worker: commit: %v", err)
+			a.workerLog.logf("checkout worker: commit: %v", err)
 		}
 	}
 }
@@ -202,20 +201,4 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// logEvery logs at most once a second per limiter (a broker outage would
-// otherwise log every fetch).
-func logEvery(l *rateLimitedLog, format string, v ...any) {
-	now := time.Now().UnixNano()
-	last := l.last.Load()
-	if now-last < int64(time.Second) || !l.last.CompareAndSwap(last, now) {
-		l.drop.Add(1)
-		return
-	}
-	msg := fmt.Sprintf(format, v...)
-	if n := l.drop.Swap(0); n > 0 {
-		msg += fmt.Sprintf(" (%d similar messages dropped)", n)
-	}
-	log.Print(msg)
 }

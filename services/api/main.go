@@ -105,6 +105,11 @@ type rateLimitedLog struct {
 }
 
 func (l *rateLimitedLog) Printf(_ context.Context, format string, v ...any) {
+	l.logf("redis: "+format, v...)
+}
+
+// logf logs at most one line a second, saying how many it dropped.
+func (l *rateLimitedLog) logf(format string, v ...any) {
 	now := time.Now().UnixNano()
 	last := l.last.Load()
 	if now-last < int64(time.Second) || !l.last.CompareAndSwap(last, now) {
@@ -115,5 +120,5 @@ func (l *rateLimitedLog) Printf(_ context.Context, format string, v ...any) {
 	if n := l.drop.Swap(0); n > 0 {
 		msg += fmt.Sprintf(" (%d similar messages dropped)", n)
 	}
-	log.Print("redis: ", msg)
+	log.Print(msg)
 }
