@@ -56,6 +56,11 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 		o.Variants = []Variant{Unprotected, Protected}
 	}
 	top := st.Topology()
+	for _, svc := range x.Instances {
+		if !slices.Contains(top.ServiceNames(), svc) {
+			return nil, fmt.Errorf("experiment %s: API instance %q is not a service of this stack", x.Name, svc)
+		}
+	}
 	admin := newAPIAdmin(fmt.Sprintf("http://%s", compose.Addr(top.Service(compose.SvcAPI).Port("main"))))
 	admin.token = adminToken(st)
 	known, err := admin.Protections(ctx)
