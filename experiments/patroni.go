@@ -66,6 +66,21 @@ func (f *leaderFault) Inject(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if !f.pause {
+		// A crashed host does not answer with RST the way a killed process
+		// on a live host does: every path into it goes silent, new
+		// connections included (chaos.Blackhole). Cut before the kill.
+		for _, l := range f.e.Topology.LinksTo(v) {
+			c, err := chaos.Blackhole(f.e.Toxi, l.Name)
+			if err != nil {
+				return err
+			}
+			f.cut = append(f.cut, c)
+			if err := c.Inject(ctx); err != nil {
+				return fmt.Errorf("blackholing %s: %w", l.Name, err)
+			}
+		}
+	}
 	ctl := f.e.Stack.Controller()
 	if f.pause {
 		err = ctl.Pause(ctx, v)
@@ -77,20 +92,6 @@ func (f *leaderFault) Inject(ctx context.Context) error {
 	f.mu.Unlock()
 	if err != nil {
 		return err
-	}
-	if !f.pause {
-		// A crashed host does not answer with RST the way a killed process
-		// on a live host does: every path into it goes silent.
-		for _, l := range f.e.Topology.LinksTo(v) {
-			c, err := chaos.Timeout(f.e.Toxi, l.Name, chaos.Both, 0)
-			if err == nil {
-				err = c.Inject(ctx)
-			}
-			f.cut = append(f.cut, c)
-			if err != nil {
-				return fmt.Errorf("blackholing %s: %w", l.Name, err)
-			}
-		}
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.stopWatch, f.watchDone = cancel, make(chan struct{})
