@@ -25,15 +25,7 @@ const clusterNodeTimeout = 2000
 
 func redisClusterArgs(topo compose.Topology, node, dir string) []string {
 	svc := topo.Service(node)
-	return []string{
-		"--port", fmt.Sprint(svc.Port("main")),
-		"--bind", "127.0.0.1",
-		"--protected-mode", "no",
-		"--save", "",
-		"--appendonly", "no",
-		"--dir", dir,
-		"--daemonize", "no",
-		"--logfile", "",
+	return append(redisServerArgs(svc.Port("main"), dir),
 		"--cluster-enabled", "yes",
 		"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
 		"--cluster-node-timeout", fmt.Sprint(clusterNodeTimeout),
@@ -44,7 +36,7 @@ func redisClusterArgs(topo compose.Topology, node, dir string) []string {
 		// every node serves its slots alone: no full-coverage wait when a
 		// test kills one
 		"--cluster-require-full-coverage", "no",
-	}
+	)
 }
 
 // respDo sends one command on a fresh connection and returns the reply as

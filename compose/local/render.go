@@ -224,8 +224,14 @@ func pgbouncerConfig(topo compose.Topology, dir string) string {
 const pgbouncerUsers = "\"postgres\" \"\"\n"
 
 func redisArgs(topo compose.Topology, dir string) []string {
+	return redisServerArgs(topo.Service(compose.SvcRedis).Port("main"), dir)
+}
+
+// redisServerArgs runs a redis-server on loopback in the foreground, with
+// no persistence: the cache and the cluster nodes alike.
+func redisServerArgs(port int, dir string) []string {
 	return []string{
-		"--port", fmt.Sprint(topo.Service(compose.SvcRedis).Port("main")),
+		"--port", fmt.Sprint(port),
 		"--bind", "127.0.0.1",
 		"--protected-mode", "no",
 		"--save", "",

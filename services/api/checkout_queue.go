@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
@@ -148,9 +147,6 @@ func (a *app) checkoutWorker(ctx context.Context, rd *kafka.Reader) {
 		}
 	}
 }
-
-// errPoison is a queued record that can never apply (not our JSON).
-var errPoison = errors.New("not a queued checkout")
 
 // applyQueued runs one queued checkout: the same row lock and hold as the
 // synchronous path, once per key.

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -65,16 +63,7 @@ func TestQueuedCheckoutsAppliedOnce(t *testing.T) {
 		t.Errorf("queued %d applied %d skipped %d backlog %d poison %d; want %d, %d, 1, 1 (the retry), 0",
 			s.Queued, s.Applied, s.Redelivered, s.Backlog, s.Poison, n+1, n)
 	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, e.dsn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var rows int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM checkout_log WHERE key LIKE $1`, run+"-%").Scan(&rows); err != nil {
-		t.Fatal(err)
-	}
+	rows := e.count(t, `SELECT count(*) FROM checkout_log WHERE key LIKE $1`, run+"-%")
 	if rows != n {
 		t.Errorf("checkout_log holds %d rows of this run, want %d", rows, n)
 	}

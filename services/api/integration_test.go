@@ -154,6 +154,12 @@ func (e *env) flushRedis(t *testing.T) {
 
 func (e *env) countOrders(t *testing.T, key string) int {
 	t.Helper()
+	return e.count(t, `SELECT count(*) FROM orders WHERE client_key = $1`, key)
+}
+
+// count runs a SELECT count(*) on the test database.
+func (e *env) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, e.dsn())
 	if err != nil {
@@ -161,7 +167,7 @@ func (e *env) countOrders(t *testing.T, key string) int {
 	}
 	defer c.Close(ctx)
 	var n int
-	if err := c.QueryRow(ctx, `SELECT count(*) FROM orders WHERE client_key = $1`, key).Scan(&n); err != nil {
+	if err := c.QueryRow(ctx, query, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -65,17 +66,7 @@ const noLimit = 1 << 60
 func readMem() memStats {
 	var m memStats
 	m.RSS = readRSS("/proc/self/statm")
-	cg, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return m
-	}
-	usageFile, limitFile := "", ""
-	for _, c := range cgroupMemFiles("/sys/fs/cgroup", cg) {
-		if _, err := os.Stat(c[0]); err == nil {
-			usageFile, limitFile = c[0], c[1]
-			break
-		}
-	}
+	usageFile, limitFile := memFiles()
 	if usageFile == "" {
 		return m
 	}
@@ -85,6 +76,23 @@ func readMem() memStats {
 	}
 	return m
 }
+
+// memFiles finds the memory cgroup's usage and limit files once ("" when
+// there is none): a process never changes cgroup — the local supervisor
+// puts an app instance into its own before exec, a container is born in
+// its own — and the peak watcher reads them ten times a second.
+var memFiles = sync.OnceValues(func() (usage, limit string) {
+	cg, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", ""
+	}
+	for _, c := range cgroupMemFiles("/sys/fs/cgroup", cg) {
+		if _, err := os.Stat(c[0]); err == nil {
+			return c[0], c[1]
+		}
+	}
+	return "", ""
+})
 
 // cgroupMemFiles lists where the usage and limit files of the process's
 // memory cgroup may be, from /proc/self/cgroup: for the v1 "memory" line if
