@@ -1,6 +1,9 @@
 package compose
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Controller is how the chaos plane acts on processes of a running stack.
 // Both backends give every call the same meaning.
@@ -26,4 +29,26 @@ type Restarts struct {
 // restart services which die on their own (the app instances).
 type RestartCounter interface {
 	Restarts(ctx context.Context, svc string) (Restarts, error)
+}
+
+// DefaultCPUWeight is a service's CPU weight unless set otherwise (the
+// cgroup v1 cpu.shares and docker --cpu-shares scale).
+const DefaultCPUWeight = 1024
+
+// CPUWeighter is implemented by the controllers of backends that can
+// weigh a service's claim on the shared CPUs. On one small machine it
+// stands in for "this service runs on another host": a service at a low
+// weight only gets CPU the others leave idle.
+type CPUWeighter interface {
+	// SetCPUWeight sets the service's weight (2..262144, default
+	// DefaultCPUWeight) for every process it runs now or later.
+	SetCPUWeight(ctx context.Context, svc string, weight int) error
+}
+
+// CheckCPUWeight rejects a weight outside the range both backends take.
+func CheckCPUWeight(weight int) error {
+	if weight < 2 || weight > 262144 {
+		return fmt.Errorf("cpu weight %d out of range [2, 262144]", weight)
+	}
+	return nil
 }

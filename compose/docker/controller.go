@@ -17,7 +17,10 @@ import (
 // of the tree), Start = start again and await local mode's health check.
 type controller struct{ s *Stack }
 
-var _ compose.Controller = controller{}
+var (
+	_ compose.Controller  = controller{}
+	_ compose.CPUWeighter = controller{}
+)
 
 // lock serialises calls on one service and resolves its container.
 func (c controller) lock(svc string) (string, func(), error) {
@@ -154,4 +157,22 @@ func (c controller) Restarts(ctx context.Context, svc string) (compose.Restarts,
 		return compose.Restarts{}, fmt.Errorf("docker: %s: %w", svc, err)
 	}
 	return compose.Restarts{Restarts: r.Container.RestartCount, OOMKills: c.s.ooms.kills(svc)}, nil
+}
+
+// SetCPUWeight sets the container's CPU shares (docker --cpu-shares): it
+// weighs every process of the container, now and after a restart.
+func (c controller) SetCPUWeight(ctx context.Context, svc string, weight int) error {
+	if err := compose.CheckCPUWeight(weight); err != nil {
+		return fmt.Errorf("docker: %s: %w", svc, err)
+	}
+	id, unlock, err := c.lock(svc)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	res := &container.Resources{CPUShares: int64(weight)}
+	if _, err := c.s.cli.ContainerUpdate(ctx, id, client.ContainerUpdateOptions{Resources: res}); err != nil {
+		return fmt.Errorf("docker: cpu weight of %s: %w", svc, err)
+	}
+	return nil
 }

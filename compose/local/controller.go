@@ -15,6 +15,7 @@ type controller struct{ s *Stack }
 var (
 	_ compose.Controller     = controller{}
 	_ compose.RestartCounter = controller{}
+	_ compose.CPUWeighter    = controller{}
 )
 
 // service resolves svc for a Controller call.

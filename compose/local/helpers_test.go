@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -205,8 +206,10 @@ func assertNoLeftovers(t testing.TB, runDir string, topo compose.Topology, withi
 		if busy := busyPorts(topo); len(busy) > 0 {
 			return fmt.Errorf("ports still listening: %v", busy)
 		}
-		if cgs, _ := filepath.Glob(filepath.Join(memCgroupRoot, cgroupPrefix(runDir)+"*")); len(cgs) > 0 {
-			return fmt.Errorf("memory cgroups left: %v", cgs)
+		for _, root := range []string{memCgroupRoot, cpuCgroupRoot} {
+			if cgs, _ := filepath.Glob(filepath.Join(root, cgroupPrefix(runDir)+"*")); len(cgs) > 0 {
+				return fmt.Errorf("cgroups left: %v", cgs)
+			}
 		}
 		return nil
 	})
@@ -216,4 +219,22 @@ func testCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// cpuCgroupOf is the v1 cpu cgroup a process is in, from /proc/PID/cgroup.
+func cpuCgroupOf(t testing.TB, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		// "4:cpu:/whatif-…-pg1" (cpu may share a line with cpuacct)
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) == 3 && slices.Contains(strings.Split(parts[1], ","), "cpu") {
+			return parts[2]
+		}
+	}
+	t.Fatalf("pid %d: no cpu cgroup line in %q", pid, b)
+	return ""
 }

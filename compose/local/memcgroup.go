@@ -58,14 +58,7 @@ func (c *memCgroup) write(file string, v int64) error {
 	return nil
 }
 
-// wrap makes spec join the cgroup before it execs: from its first byte
-// the process is counted and limited (a process moved in after fork would
-// run, and read its memory, outside for a moment). /bin/sh keeps the pid.
-func (c *memCgroup) wrap(spec launchSpec) launchSpec {
-	spec.Args = append([]string{"-c", `echo $$ > "$0" && exec "$@"`, filepath.Join(c.dir, "cgroup.procs"), spec.Path}, spec.Args...)
-	spec.Path = "/bin/sh"
-	return spec
-}
+func (c *memCgroup) procsFile() string { return filepath.Join(c.dir, "cgroup.procs") }
 
 // oomKills is how many times the kernel's OOM killer acted in the cgroup.
 func (c *memCgroup) oomKills() (int, error) {
@@ -86,16 +79,34 @@ func parseOOMKills(s string) (int, error) {
 	return 0, errors.New("memory.oom_control has no oom_kill line (kernel older than 4.13?)")
 }
 
-// removeCgroups removes the stack's cgroups; their processes must be gone.
-func removeCgroups(runDir string) error {
-	dirs, err := filepath.Glob(filepath.Join(memCgroupRoot, cgroupPrefix(runDir)+"*"))
-	if err != nil {
-		return err
+// joinCgroups makes spec join the cgroups (their cgroup.procs files)
+// before it execs: from its first byte the process is counted and limited
+// (a process moved in after fork would run, and read its memory, outside
+// for a moment). /bin/sh keeps the pid.
+func joinCgroups(spec launchSpec, procsFiles ...string) launchSpec {
+	if len(procsFiles) == 0 {
+		return spec
 	}
+	const script = `n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 1; shift; n=$((n-1)); done; exec "$@"`
+	args := append([]string{"-c", script, "whatif-join-cgroups", strconv.Itoa(len(procsFiles))}, procsFiles...)
+	spec.Args = append(append(args, spec.Path), spec.Args...)
+	spec.Path = "/bin/sh"
+	return spec
+}
+
+// removeCgroups removes the stack's cgroups (memory and cpu); their
+// processes must be gone.
+func removeCgroups(runDir string) error {
 	var errs []error
-	for _, d := range dirs {
-		if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("remove memory cgroup: %w", err))
+	for _, root := range []string{memCgroupRoot, cpuCgroupRoot} {
+		dirs, err := filepath.Glob(filepath.Join(root, cgroupPrefix(runDir)+"*"))
+		if err != nil {
+			return err
+		}
+		for _, d := range dirs {
+			if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,21 +37,33 @@ func TestCgroupPrefixIsPerRunDir(t *testing.T) {
 	}
 }
 
-// TestWrapJoinsBeforeExec runs a wrapped command against a fake
-// cgroup.procs: the pid written is the pid that execs.
-func TestWrapJoinsBeforeExec(t *testing.T) {
-	dir := t.TempDir()
-	c := &memCgroup{dir: dir}
-	spec := c.wrap(launchSpec{Path: "/bin/sh", Args: []string{"-c", "echo $$"}})
-	out, err := exec.Command(spec.Path, spec.Args...).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	joined, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.TrimSpace(string(joined)) != strings.TrimSpace(string(out)) {
-		t.Errorf("joined pid %q, exec'd pid %q", joined, out)
+// TestJoinCgroupsBeforeExec runs a wrapped command against fake
+// cgroup.procs files: the pid written to each is the pid that execs, and
+// the command keeps its arguments.
+func TestJoinCgroupsBeforeExec(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		dir := t.TempDir()
+		var files []string
+		for i := range n {
+			files = append(files, filepath.Join(dir, fmt.Sprintf("cg%d.procs", i)))
+		}
+		spec := joinCgroups(launchSpec{Path: "/bin/sh", Args: []string{"-c", "echo $$ $0", "arg0"}}, files...)
+		out, err := exec.Command(spec.Path, spec.Args...).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, arg, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+		if arg != "arg0" {
+			t.Errorf("%d cgroups: the command lost its arguments: %q", n, out)
+		}
+		for _, f := range files {
+			joined, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(string(joined)) != pid {
+				t.Errorf("%d cgroups: %s got pid %q, exec'd pid %q", n, filepath.Base(f), joined, pid)
+			}
+		}
 	}
 }

@@ -34,6 +34,9 @@ type service struct {
 	memLimit int64
 	cg       *memCgroup
 	cgTried  bool
+	// cpu is the service's cpu cgroup once a CPU weight was set
+	// (cpucgroup.go); later launches join it too.
+	cpu *cpuCgroup
 	// restart relaunches the service when it dies on its own (Docker's
 	// "unless-stopped"); a service killed through the Controller stays
 	// down until Controller.Start.

@@ -249,10 +249,14 @@ func (s *Stack) launchLocked(sv *service) error {
 			fmt.Fprintf(out, "whatif: %s runs WITHOUT its memory limit: %v\n", sv.name, err)
 		}
 	}
-	spec := sv.spec
+	var join []string
 	if sv.cg != nil {
-		spec = sv.cg.wrap(spec)
+		join = append(join, sv.cg.procsFile())
 	}
+	if sv.cpu != nil {
+		join = append(join, sv.cpu.procsFile())
+	}
+	spec := joinCgroups(sv.spec, join...)
 	p, err := s.fork(spec, out)
 	if err != nil {
 		return err

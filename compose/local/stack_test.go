@@ -200,6 +200,39 @@ func TestStack(t *testing.T) {
 		})
 	})
 
+	t.Run("cpu weight reaches the whole tree", func(t *testing.T) {
+		ctl := s.Controller().(compose.CPUWeighter)
+		if err := ctl.SetCPUWeight(testCtx(t, 10*time.Second), replica, 1); err == nil {
+			t.Error("weight 1 accepted")
+		}
+		if err := ctl.SetCPUWeight(testCtx(t, 10*time.Second), replica, 2); err != nil {
+			t.Fatal(err)
+		}
+		want := "/" + cgroupPrefix(s.cfg.RunDir) + replica
+		pids := statusOf(t, s)[replica].PIDs
+		for _, pid := range pids {
+			if got := cpuCgroupOf(t, pid); got != want {
+				t.Errorf("%s pid %d in cpu cgroup %q, want %q", replica, pid, got, want)
+			}
+		}
+		shares, err := os.ReadFile(filepath.Join(cpuCgroupRoot, want, "cpu.shares"))
+		if err != nil || strings.TrimSpace(string(shares)) != "2" {
+			t.Errorf("cpu.shares %q (%v), want 2", shares, err)
+		}
+		// a backend forked afterwards inherits it
+		r := pgConn(t, readAddr)
+		var backend int
+		if err := r.QueryRow(testCtx(t, 5*time.Second), "SELECT pg_backend_pid()").Scan(&backend); err != nil {
+			t.Fatal(err)
+		}
+		if got := cpuCgroupOf(t, backend); got != want {
+			t.Errorf("new replica backend %d in cpu cgroup %q, want %q", backend, got, want)
+		}
+		if err := ctl.SetCPUWeight(testCtx(t, 10*time.Second), replica, compose.DefaultCPUWeight); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("pause, resume, kill and start redis", func(t *testing.T) {
 		ctl := s.Controller()
 		rc := redis.NewClient(&redis.Options{Addr: compose.Addr(topo.Service(compose.SvcRedis).Port("main")), MaxRetries: -1, ContextTimeoutEnabled: true})
