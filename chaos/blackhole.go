@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Blackhole makes a link behave like the path to a host that vanished:
@@ -18,9 +16,10 @@ import (
 // killed process on a live host looks like, not a dead host. So while
 // injected the proxy's upstream is a tarpit that accepts and never reads.
 //
-// The tarpit listens on this process's loopback, which only a Toxiproxy
-// on the same machine can reach: for a link whose upstream is not on
-// loopback (containers) only the toxic applies, and Silent says so.
+// The tarpit is the Toxiproxy's own (Toxiproxy.WithTarpit: under compose
+// it runs beside the server in its container) or else one this process
+// serves on loopback, which only a Toxiproxy on the same machine can
+// reach: with neither, only the toxic applies, and Silent says so.
 func Blackhole(tp *Toxiproxy, link string) (*BlackholeFault, error) {
 	t, err := Timeout(tp, link, Both, 0)
 	if err != nil {
@@ -36,8 +35,8 @@ type BlackholeFault struct {
 	stall Fault
 
 	mu       sync.Mutex
-	upstream string // the link's own upstream, while the tarpit replaces it
-	pit      *tarpit
+	upstream string  // the link's own upstream, while the tarpit replaces it
+	pit      *Tarpit // the tarpit this process serves for it, if any
 }
 
 func (b *BlackholeFault) Name() string { return "blackhole " + b.link }
@@ -46,7 +45,7 @@ func (b *BlackholeFault) Name() string { return "blackhole " + b.link }
 func (b *BlackholeFault) Silent() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.pit != nil
+	return b.upstream != ""
 }
 
 func (b *BlackholeFault) Inject(ctx context.Context) error {
@@ -55,24 +54,30 @@ func (b *BlackholeFault) Inject(ctx context.Context) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.pit != nil {
+	if b.upstream != "" {
 		return nil
 	}
 	p, err := b.tp.proxy(ctx, b.link)
 	if err != nil {
 		return fmt.Errorf("%s: %w", b.Name(), err)
 	}
-	if !strings.HasPrefix(p.Upstream, "127.0.0.1:") {
-		return nil // not reachable from the proxy's side: the toxic alone
-	}
-	pit, err := newTarpit()
-	if err != nil {
-		return fmt.Errorf("%s: %w", b.Name(), err)
+	var pit *Tarpit
+	to := b.tp.tarpit
+	if to == "" {
+		if !strings.HasPrefix(p.Upstream, "127.0.0.1:") {
+			return nil // no tarpit the proxy can reach: the toxic alone
+		}
+		if pit, err = ListenTarpit("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("%s: %w", b.Name(), err)
+		}
+		to = pit.Addr()
 	}
 	orig := p.Upstream
-	p.Upstream = pit.addr()
+	p.Upstream = to
 	if err := p.Save(); err != nil {
-		pit.close()
+		if pit != nil {
+			pit.Close()
+		}
 		return fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	b.upstream, b.pit = orig, pit
@@ -82,7 +87,7 @@ func (b *BlackholeFault) Inject(ctx context.Context) error {
 func (b *BlackholeFault) Recover(ctx context.Context) error {
 	var errs []error
 	b.mu.Lock()
-	if b.pit != nil {
+	if b.upstream != "" {
 		p, err := b.tp.proxy(ctx, b.link)
 		switch {
 		case isNotFound(err):
@@ -93,8 +98,10 @@ func (b *BlackholeFault) Recover(ctx context.Context) error {
 			errs = append(errs, p.Save())
 		}
 		if err := errors.Join(errs...); err == nil {
-			b.pit.close()
-			b.pit = nil
+			if b.pit != nil {
+				b.pit.Close()
+			}
+			b.upstream, b.pit = "", nil
 		}
 	}
 	b.mu.Unlock()
@@ -103,49 +110,4 @@ func (b *BlackholeFault) Recover(ctx context.Context) error {
 		return fmt.Errorf("recover %s: %w", b.Name(), err)
 	}
 	return nil
-}
-
-// tarpit accepts connections and never reads or answers them.
-type tarpit struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	done  chan struct{}
-}
-
-func newTarpit() (*tarpit, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	t := &tarpit{ln: ln, done: make(chan struct{})}
-	go func() {
-		defer close(t.done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.mu.Lock()
-			t.conns = append(t.conns, c)
-			t.mu.Unlock()
-		}
-	}()
-	return t, nil
-}
-
-func (t *tarpit) addr() string { return t.ln.Addr().String() }
-
-func (t *tarpit) close() {
-	t.ln.Close()
-	select {
-	case <-t.done:
-	case <-time.After(time.Second):
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, c := range t.conns {
-		c.Close()
-	}
-	t.conns = nil
 }

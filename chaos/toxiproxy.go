@@ -15,8 +15,9 @@ import (
 // The upstream client takes no context: every call checks ctx before it
 // starts and is otherwise bounded by the client's own 30 s HTTP timeout.
 type Toxiproxy struct {
-	url string
-	c   *toxiclient.Client
+	url    string
+	c      *toxiclient.Client
+	tarpit string // a tarpit the server can reach; "" = none of its own
 }
 
 // NewToxiproxy returns a helper for the API at url ("http://127.0.0.1:8474"
@@ -25,6 +26,14 @@ func NewToxiproxy(url string) *Toxiproxy {
 	c := toxiclient.NewClient(url)
 	c.UserAgent = "whatif-chaos"
 	return &Toxiproxy{url: url, c: c}
+}
+
+// WithTarpit tells the helper that addr, as the Toxiproxy server dials
+// it, is a tarpit (ListenTarpit) beside the server: Blackhole points links
+// there. It returns t.
+func (t *Toxiproxy) WithTarpit(addr string) *Toxiproxy {
+	t.tarpit = addr
+	return t
 }
 
 // URL is the API address the helper was made with.

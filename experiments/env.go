@@ -18,6 +18,10 @@ type Stack interface {
 	ToxiproxyURL() string
 }
 
+// tarpitStack is a Stack whose Toxiproxy server has a tarpit of its own
+// (compose: in its container, out of the runner's reach).
+type tarpitStack interface{ ToxiproxyTarpit() string }
+
 // Env is what an experiment's pieces (fault, ops, audit) see of one run.
 type Env struct {
 	Stack    Stack

@@ -107,6 +107,9 @@ func runOne(ctx context.Context, x Experiment, st Stack, admin *apiAdmin, known 
 		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), admin: admin,
 		HTTP: loadgen.NewHTTPClient(x.Load.maxInFlight()), instances: map[string]*apiAdmin{},
 	}
+	if t, ok := st.(tarpitStack); ok {
+		env.Toxi.WithTarpit(t.ToxiproxyTarpit())
+	}
 	for _, svc := range x.Instances {
 		a := newAPIAdmin("http://" + compose.Addr(env.Topology.Service(svc).Port("main")))
 		a.token = admin.token

@@ -2,7 +2,10 @@
 // the same embedded Toxiproxy v2.12.0 as local mode (chaos/toxiserver),
 // with one proxy per topology link given on the command line.
 //
-//	whatif-toxiproxy --api 0.0.0.0:15400 --link api_redis=0.0.0.0:15500=redis:15410 ...
+//	whatif-toxiproxy --api 0.0.0.0:15400 --tarpit 127.0.0.1:9999 --link api_redis=0.0.0.0:15500=redis:15410 ...
+//
+// --tarpit serves a listener that accepts and never answers, in the
+// server's own network: chaos.Blackhole points a dead host's links there.
 package main
 
 import (
@@ -16,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/chaos/toxiserver"
 )
 
@@ -44,10 +48,21 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("whatif-toxiproxy", flag.ContinueOnError)
 	api := fs.String("api", "0.0.0.0:8474", "toxiproxy HTTP API address")
+	tarpit := fs.String("tarpit", "", "also serve a tarpit (accepts, never answers) on this address; empty = none")
 	var ls links
 	fs.Var(&ls, "link", "NAME=LISTEN=UPSTREAM, repeatable: one proxy per link")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *tarpit != "" {
+		pit, err := chaos.ListenTarpit(*tarpit)
+		if err != nil {
+			return fmt.Errorf("tarpit: %w", err)
+		}
+		defer pit.Close()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -34,6 +34,10 @@ type recipe struct {
 
 func listenAll(port int) string { return fmt.Sprintf("0.0.0.0:%d", port) }
 
+// ToxiproxyTarpit is the tarpit the toxiproxy container serves on its own
+// loopback (chaos.Toxiproxy.WithTarpit): a dead host's links point there.
+const ToxiproxyTarpit = "127.0.0.1:9999"
+
 // linkAddr is where a container dials a link: the toxiproxy container.
 func (r recipe) linkAddr(link string) string {
 	return fmt.Sprintf("%s:%d", compose.SvcToxiproxy, r.topo.Link(link).Listen)
@@ -79,7 +83,7 @@ func (r recipe) fill(c *Container, img Images) error {
 	switch c.Service {
 	case compose.SvcToxiproxy:
 		c.Image = img.Toxiproxy
-		c.Command = []string{"whatif-toxiproxy", "--api", listenAll(svc.Port("main"))}
+		c.Command = []string{"whatif-toxiproxy", "--api", listenAll(svc.Port("main")), "--tarpit", ToxiproxyTarpit}
 		for _, l := range topo.Links {
 			c.Command = append(c.Command, "--link", fmt.Sprintf("%s=%s=%s:%d", l.Name, listenAll(l.Listen), l.To, l.Upstream))
 		}

@@ -434,6 +434,10 @@ func (s *Stack) ToxiproxyURL() string {
 	return "http://" + compose.Addr(s.cfg.Topology.Service(compose.SvcToxiproxy).Port("main"))
 }
 
+// ToxiproxyTarpit is the tarpit beside the toxiproxy server, as the
+// server dials it (chaos.Toxiproxy.WithTarpit).
+func (s *Stack) ToxiproxyTarpit() string { return ToxiproxyTarpit }
+
 // Topology is the topology the stack runs.
 func (s *Stack) Topology() compose.Topology { return s.cfg.Topology }
 
