@@ -89,7 +89,7 @@ func exportReads(e *Env) loadgen.Op {
 	if err != nil {
 		panic(err) // constants above are valid; this cannot happen
 	}
-	lb := "http://" + compose.Addr(e.Topology.Service(compose.SvcHAProxy).Port("apps"))
+	lb := "http://" + clientAddr(e.Stack, compose.SvcHAProxy, "apps")
 	return &loadgen.HTTPOp{
 		OpName: "export",
 		Client: e.HTTP,
@@ -125,7 +125,7 @@ func (b *bulkExports) Inject(ctx context.Context) error {
 	if b.cancel != nil {
 		return nil
 	}
-	lb := "http://" + compose.Addr(b.e.Topology.Service(compose.SvcHAProxy).Port("apps"))
+	lb := "http://" + clientAddr(b.e.Stack, compose.SvcHAProxy, "apps")
 	hc := loadgen.NewHTTPClient(256)
 	run := time.Now().UnixNano() % 1e9
 	op := &loadgen.HTTPOp{

@@ -18,6 +18,21 @@ type Stack interface {
 	ToxiproxyURL() string
 }
 
+// directStack is a Stack whose services a client on this host can reach
+// by a shorter path than their published ports (compose: the container's
+// own address on its bridge network, not docker's userland port proxy).
+type directStack interface {
+	ClientAddr(svc, port string) string
+}
+
+// clientAddr is HOST:PORT where the load generator reaches a service's port.
+func clientAddr(st Stack, svc, port string) string {
+	if d, ok := st.(directStack); ok {
+		return d.ClientAddr(svc, port)
+	}
+	return compose.Addr(st.Topology().Service(svc).Port(port))
+}
+
 // tarpitStack is a Stack whose Toxiproxy server has a tarpit of its own
 // (compose: in its container, out of the runner's reach).
 type tarpitStack interface{ ToxiproxyTarpit() string }

@@ -61,7 +61,7 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 			return nil, fmt.Errorf("experiment %s: API instance %q is not a service of this stack", x.Name, svc)
 		}
 	}
-	admin := newAPIAdmin(fmt.Sprintf("http://%s", compose.Addr(top.Service(compose.SvcAPI).Port("main"))))
+	admin := newAPIAdmin("http://" + clientAddr(st, compose.SvcAPI, "main"))
 	admin.token = adminToken(st)
 	known, err := admin.Protections(ctx)
 	if err != nil {
@@ -111,7 +111,7 @@ func runOne(ctx context.Context, x Experiment, st Stack, admin *apiAdmin, known 
 		env.Toxi.WithTarpit(t.ToxiproxyTarpit())
 	}
 	for _, svc := range x.Instances {
-		a := newAPIAdmin("http://" + compose.Addr(env.Topology.Service(svc).Port("main")))
+		a := newAPIAdmin("http://" + clientAddr(st, svc, "main"))
 		a.token = admin.token
 		env.instances[svc] = a
 	}

@@ -30,8 +30,9 @@ var trafficSpike = Experiment{
 		"no rate limit, no shedding): checkouts queue inside Postgres on the row lock, connections climb past " +
 		"max_connections (100 here) — \"sorry, too many clients already\" — and high-priority users fail with everyone. " +
 		"Protected: PgBouncer in transaction mode holds the queue outside the database, the scraper gets 429 past " +
-		"15 req/s, and low-priority checkouts are shed with 503 + Retry-After once 8 are in flight, so " +
-		"high-priority checkouts keep their goodput and a bounded p99.",
+		"15 req/s, and checkouts enter the database six at a time, high priority first: a low-priority checkout " +
+		"that waited 250 ms is shed with 503 + Retry-After, so high-priority checkouts keep their goodput and a " +
+		"bounded p99.",
 	Load: Load{
 		Rate: spikeRate,
 		// A 10x spike on top of a 10x peak would be 100x normal, far past

@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"slices"
@@ -158,3 +160,29 @@ func TestSubnetsDifferPerBase(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// ClientAddr names the container's own address on the project's subnet at
+// the service's topology port, for every service.
+func TestClientAddrIsTheContainersAddress(t *testing.T) {
+	topo := compose.Default(15400)
+	p, err := NewProject(topo, DefaultImages, DefaultPatroniTimers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stack{cfg: Config{Topology: topo}, proj: p}
+	subnet := netip.MustParsePrefix(p.Subnet)
+	for _, tc := range []struct{ svc, port string }{
+		{compose.SvcAPI, "main"}, {compose.SvcHAProxy, "apps"}, {compose.SvcApp0, "main"},
+	} {
+		host, port, err := net.SplitHostPort(s.ClientAddr(tc.svc, tc.port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ip, err := netip.ParseAddr(host); err != nil || !subnet.Contains(ip) {
+			t.Errorf("%s: host %q not in the project's subnet %s", tc.svc, host, subnet)
+		}
+		if port != itoa(topo.Service(tc.svc).Port(tc.port)) {
+			t.Errorf("%s: port %s, want the topology's %d", tc.svc, port, topo.Service(tc.svc).Port(tc.port))
+		}
+	}
+}

@@ -434,6 +434,20 @@ func (s *Stack) ToxiproxyURL() string {
 	return "http://" + compose.Addr(s.cfg.Topology.Service(compose.SvcToxiproxy).Port("main"))
 }
 
+// ClientAddr is where a client on this host reaches a service's port
+// without docker's userland port proxy (~30% of a core at 1,000 req/s
+// here): the container's static address on the bridge network, where the
+// service listens on its topology port too.
+func (s *Stack) ClientAddr(svc, port string) string {
+	p := s.cfg.Topology.Service(svc).Port(port)
+	for _, c := range s.proj.Containers {
+		if c.Service == svc && c.IP != "" {
+			return net.JoinHostPort(c.IP, strconv.Itoa(p))
+		}
+	}
+	return compose.Addr(p)
+}
+
 // ToxiproxyTarpit is the tarpit beside the toxiproxy server, as the
 // server dials it (chaos.Toxiproxy.WithTarpit).
 func (s *Stack) ToxiproxyTarpit() string { return ToxiproxyTarpit }

@@ -31,11 +31,12 @@ type app struct {
 	unpooled *db.Pool // checkouts without db_pooler: a connection each, opened on demand
 	bouncer  *db.Pool // checkouts with db_pooler, through PgBouncer; nil without --pgbouncer
 	limiter  *ratelimit.PerClient
-	// checkout admission (priority_shed): low priority is admitted while
-	// fewer than shedLow checkouts are in flight, high while fewer than shedHigh
-	checkoutShed      shedder
-	shedLow, shedHigh int64
-	breaker           *breaker.Breaker // item reads
+	// checkout admission (priority_shed): a few checkouts at a time in the
+	// database, high priority first; a checkout waiting longer than its
+	// priority's bound is shed
+	checkoutGate              *priorityGate
+	shedWaitLow, shedWaitHigh time.Duration
+	breaker                   *breaker.Breaker // item reads
 	// reportBreaker guards report queries: a report that lost its index
 	// trips it, and while open the DB is spared the scans
 	reportBreaker *breaker.Breaker

@@ -84,21 +84,21 @@ func (a *app) checkout(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusTooManyRequests, "rate limit for client "+client)
 		return
 	}
+	if a.prot.On(protQueueWrites) {
+		a.enqueueCheckout(w, r, *req.ItemID, prio)
+		return
+	}
 	if a.prot.On(protPriorityShed) {
-		limit := a.shedLow
+		wait := a.shedWaitLow
 		if prio == "high" {
-			limit = a.shedHigh
+			wait = a.shedWaitHigh
 		}
-		if !a.checkoutShed.admit(limit) {
+		if !a.checkoutGate.acquire(r.Context(), prio == "high", wait) {
 			a.count.checkoutShed.Add(1)
 			a.unavailable(w, "overloaded: "+prio+"-priority request shed")
 			return
 		}
-		defer a.checkoutShed.release()
-	}
-	if a.prot.On(protQueueWrites) {
-		a.enqueueCheckout(w, r, *req.ItemID, prio)
-		return
+		defer a.checkoutGate.release()
 	}
 	pool := a.checkoutPool()
 	hold := a.settings.get(knobCheckoutHold)

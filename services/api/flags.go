@@ -28,8 +28,9 @@ type flags struct {
 	dbPool         int
 	reportPool     int
 	checkoutConns  int
-	shedLow        int
-	shedHigh       int
+	checkoutSlots  int
+	shedWaitLow    time.Duration
+	shedWaitHigh   time.Duration
 	clientRate     float64
 	clientBurst    int
 	redisPool      int
@@ -63,8 +64,9 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.IntVar(&f.dbPool, "db-pool", 4, "max connections per Postgres pool")
 	fs.IntVar(&f.reportPool, "report-pool", 2, "max connections of the report pool on the replica (used when heavy_isolation is on)")
 	fs.IntVar(&f.checkoutConns, "checkout-conns", 150, "most connections each checkout pool opens; without db_pooler each is a Postgres backend, and 150 is more than the stack's max_connections (100)")
-	fs.IntVar(&f.shedLow, "shed-low", 8, "priority_shed: low-priority checkouts are shed once this many checkouts are in flight")
-	fs.IntVar(&f.shedHigh, "shed-high", 30, "priority_shed: high-priority checkouts are shed once this many checkouts are in flight")
+	fs.IntVar(&f.checkoutSlots, "checkout-slots", 6, "priority_shed: checkouts working in the database at a time; the rest wait, high priority first")
+	fs.DurationVar(&f.shedWaitLow, "shed-wait-low", 250*time.Millisecond, "priority_shed: a low-priority checkout waiting this long for a slot is shed (503)")
+	fs.DurationVar(&f.shedWaitHigh, "shed-wait-high", time.Second, "priority_shed: a high-priority checkout waiting this long for a slot is shed (503)")
 	fs.Float64Var(&f.clientRate, "client-rate", 15, "rate_limit: requests per second allowed per X-Client-ID")
 	fs.IntVar(&f.clientBurst, "client-burst", 15, "rate_limit: burst allowed per X-Client-ID")
 	fs.IntVar(&f.redisPool, "redis-pool", 128, "max Redis connections")
@@ -132,10 +134,17 @@ func (f flags) validate() error {
 	add(config.IntRange("--db-pool", f.dbPool, 1, 1000))
 	add(config.IntRange("--report-pool", f.reportPool, 1, 1000))
 	add(config.IntRange("--checkout-conns", f.checkoutConns, 1, 100000))
-	add(config.IntRange("--shed-low", f.shedLow, 1, 1_000_000))
-	add(config.IntRange("--shed-high", f.shedHigh, 1, 1_000_000))
-	if f.shedLow > f.shedHigh {
-		add(fmt.Errorf("--shed-low %d above --shed-high %d: low priority would be admitted when high is not", f.shedLow, f.shedHigh))
+	add(config.IntRange("--checkout-slots", f.checkoutSlots, 1, 10_000))
+	for _, w := range []struct {
+		name string
+		d    time.Duration
+	}{{"--shed-wait-low", f.shedWaitLow}, {"--shed-wait-high", f.shedWaitHigh}} {
+		if w.d < 0 || w.d > time.Minute {
+			add(fmt.Errorf("%s %v: want a duration in [0, 1m]", w.name, w.d))
+		}
+	}
+	if f.shedWaitLow > f.shedWaitHigh {
+		add(fmt.Errorf("--shed-wait-low %v above --shed-wait-high %v: low priority would wait longer than high", f.shedWaitLow, f.shedWaitHigh))
 	}
 	if !(f.clientRate > 0) || f.clientRate > 1e6 {
 		add(fmt.Errorf("--client-rate %v: want a rate in (0, 1e6] requests per second", f.clientRate))

@@ -22,7 +22,7 @@ const (
 	protCoalesce        = "coalesce"          // one rebuild of a missing hot key at a time (singleflight); other readers share it
 	protHeavyIsolation  = "heavy_isolation"   // report queries run in their own small pool on the replica, not the pool writes use
 	protDBPooler        = "db_pooler"         // checkouts go through PgBouncer (transaction mode); off: a Postgres connection per checkout
-	protPriorityShed    = "priority_shed"     // checkouts beyond the in-flight bound are shed, low priority first (503 + Retry-After)
+	protPriorityShed    = "priority_shed"     // synchronous checkouts enter the database a few at a time, high priority first; one waiting too long is shed (503 + Retry-After)
 	protRateLimit       = "rate_limit"        // per X-Client-ID token bucket on checkouts (429 + Retry-After)
 	protCacheBound      = "cache_bound"       // the export cache is capped by bytes (--export-cache); off: a map that grows without bound
 	protPayloadCap      = "payload_cap"       // exports above --export-cap are refused with 413 before they are built

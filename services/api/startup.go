@@ -88,7 +88,8 @@ func newApp(f flags) (*app, error) {
 	if a.limiter, err = ratelimit.New(f.clientRate, f.clientBurst, 100_000); err != nil {
 		return nil, err
 	}
-	a.shedLow, a.shedHigh = int64(f.shedLow), int64(f.shedHigh)
+	a.checkoutGate = newPriorityGate(f.checkoutSlots)
+	a.shedWaitLow, a.shedWaitHigh = f.shedWaitLow, f.shedWaitHigh
 	if f.broker != "" {
 		a.queue = newCheckoutQueue(f.broker, f.checkoutWork)
 	}

@@ -103,7 +103,7 @@ type checkoutStats struct {
 	Shed         int64 `json:"shed"`
 	ConnFail     int64 `json:"connect_failed"`
 	Refused      int64 `json:"too_many_clients"`
-	InFlight     int64 `json:"in_flight"` // gauge: admitted by priority_shed, not yet answered
+	InFlight     int64 `json:"in_flight"` // gauge: in priority_shed's gate, admitted or waiting
 	Queued       int64 `json:"queued"`
 	QueueErrors  int64 `json:"queue_errors"`
 	Applied      int64 `json:"applied"`
@@ -162,7 +162,7 @@ func (a *app) stats() statsJSON {
 			Rebuilds: c.homeRebuilds.Load(), EarlyRefreshes: c.homeEarly.Load(), Errors: c.homeErrors.Load()},
 		SpendReqs: c.spendRequests.Load(),
 		Checkout: checkoutStats{Requests: c.checkouts.Load(), OK: c.checkoutOK.Load(), Limited: c.checkoutLimited.Load(),
-			Shed: c.checkoutShed.Load(), ConnFail: c.checkoutConnFailed.Load(), Refused: c.checkoutRefused.Load(), InFlight: a.checkoutShed.inFlight.Load(),
+			Shed: c.checkoutShed.Load(), ConnFail: c.checkoutConnFailed.Load(), Refused: c.checkoutRefused.Load(), InFlight: a.checkoutGate.inFlight.Load(),
 			Queued: c.checkoutQueued.Load(), QueueErrors: c.checkoutQueueErrors.Load(), Applied: c.checkoutApplied.Load(),
 			Redelivered: c.checkoutRedelivered.Load(), WorkerErrors: c.checkoutWorkerErrors.Load(), Poison: c.checkoutPoison.Load()},
 		Export: exportStats{Requests: c.exports.Load(), Rejected: c.exportsRejected.Load(),
