@@ -3,7 +3,6 @@ package local
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,14 +17,6 @@ import (
 
 // memCgroupRoot is where the v1 memory controller is mounted.
 var memCgroupRoot = "/sys/fs/cgroup/memory"
-
-// cgroupPrefix names a stack's cgroups after its RunDir, so Stop, the
-// watchdog and Reap all find them from the directory alone.
-func cgroupPrefix(runDir string) string {
-	h := fnv.New32a()
-	h.Write([]byte(runDir))
-	return fmt.Sprintf("whatif-%08x-", h.Sum32())
-}
 
 type memCgroup struct{ dir string }
 
@@ -77,37 +68,4 @@ func parseOOMKills(s string) (int, error) {
 		}
 	}
 	return 0, errors.New("memory.oom_control has no oom_kill line (kernel older than 4.13?)")
-}
-
-// joinCgroups makes spec join the cgroups (their cgroup.procs files)
-// before it execs: from its first byte the process is counted and limited
-// (a process moved in after fork would run, and read its memory, outside
-// for a moment). /bin/sh keeps the pid.
-func joinCgroups(spec launchSpec, procsFiles ...string) launchSpec {
-	if len(procsFiles) == 0 {
-		return spec
-	}
-	const script = `n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 1; shift; n=$((n-1)); done; exec "$@"`
-	args := append([]string{"-c", script, "whatif-join-cgroups", strconv.Itoa(len(procsFiles))}, procsFiles...)
-	spec.Args = append(append(args, spec.Path), spec.Args...)
-	spec.Path = "/bin/sh"
-	return spec
-}
-
-// removeCgroups removes the stack's cgroups (memory and cpu); their
-// processes must be gone.
-func removeCgroups(runDir string) error {
-	var errs []error
-	for _, root := range []string{memCgroupRoot, cpuCgroupRoot} {
-		dirs, err := filepath.Glob(filepath.Join(root, cgroupPrefix(runDir)+"*"))
-		if err != nil {
-			return err
-		}
-		for _, d := range dirs {
-			if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
-			}
-		}
-	}
-	return errors.Join(errs...)
 }
