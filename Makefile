@@ -12,10 +12,7 @@ DEB_PKGS := postgresql-15 postgresql-client-15 patroni python3-psycopg2 python3-
 EXPERIMENTS_QUICK := redis-crash db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing slow-query hot-key hot-key-replicas app-oom traffic-spike traffic-spike-queue
 # STACK=compose runs `make experiment` on the docker compose reference stack.
 STACK ?= local
-# db-failover under compose is left out of CI for now: its killed leader came
-# back once in ~8 restarts without pg_rewind and never rejoined (docs/compose.md);
-# `make experiment SCENARIO=db-failover STACK=compose` runs it.
-EXPERIMENTS_COMPOSE := redis-crash app-oom
+EXPERIMENTS_COMPOSE := redis-crash db-failover app-oom
 IMAGE_TAG ?= $(or $(WHATIF_IMAGE_TAG),dev)
 # the runner and the Go tests use the images of this tag (compose/docker DefaultImages)
 export WHATIF_IMAGE_TAG := $(IMAGE_TAG)
