@@ -2,7 +2,9 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -221,10 +223,14 @@ func testCtx(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-// cpuCgroupOf is the v1 cpu cgroup a process is in, from /proc/PID/cgroup.
-func cpuCgroupOf(t testing.TB, pid int) string {
+// cpuCgroupOf is the v1 cpu cgroup a process is in, from /proc/PID/cgroup;
+// ok is false when the process has exited meanwhile (a short-lived backend).
+func cpuCgroupOf(t testing.TB, pid int) (cg string, ok bool) {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,9 +238,9 @@ func cpuCgroupOf(t testing.TB, pid int) string {
 		// "4:cpu:/whatif-…-pg1" (cpu may share a line with cpuacct)
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) == 3 && slices.Contains(strings.Split(parts[1], ","), "cpu") {
-			return parts[2]
+			return parts[2], true
 		}
 	}
 	t.Fatalf("pid %d: no cpu cgroup line in %q", pid, b)
-	return ""
+	return "", false
 }
