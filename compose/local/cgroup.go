@@ -21,6 +21,20 @@ func cgroupPrefix(runDir string) string {
 	return fmt.Sprintf("whatif-%08x-", h.Sum32())
 }
 
+// makeCgroup creates (or reuses) the service's cgroup under a v1
+// controller's root, which must have the controller's file; what names the
+// feature that needs it, for the error.
+func makeCgroup(root, file, what, runDir, svc string) (string, error) {
+	if _, err := os.Stat(filepath.Join(root, file)); err != nil {
+		return "", fmt.Errorf("%s needs the cgroup v1 %s controller at %s (cgroup v2 is not supported yet): %w", what, filepath.Base(root), root, err)
+	}
+	dir := filepath.Join(root, cgroupPrefix(runDir)+svc)
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("create %s cgroup: %w", filepath.Base(root), err)
+	}
+	return dir, nil
+}
+
 // joinCgroups makes spec join the cgroups (their cgroup.procs files)
 // before it execs: from its first byte the process is counted and limited
 // (a process moved in after fork would run, and read its memory, outside

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,13 +26,11 @@ type cpuCgroup struct{ dir string }
 
 // newCPUCgroup creates (or reuses) the service's cpu cgroup with weight.
 func newCPUCgroup(runDir, svc string, weight int) (*cpuCgroup, error) {
-	if _, err := os.Stat(filepath.Join(cpuCgroupRoot, "cpu.shares")); err != nil {
-		return nil, fmt.Errorf("a CPU weight needs the cgroup v1 cpu controller at %s (cgroup v2 is not supported yet): %w", cpuCgroupRoot, err)
+	dir, err := makeCgroup(cpuCgroupRoot, "cpu.shares", "a CPU weight", runDir, svc)
+	if err != nil {
+		return nil, err
 	}
-	c := &cpuCgroup{dir: filepath.Join(cpuCgroupRoot, cgroupPrefix(runDir)+svc)}
-	if err := os.Mkdir(c.dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("create cpu cgroup: %w", err)
-	}
+	c := &cpuCgroup{dir: dir}
 	if err := os.WriteFile(filepath.Join(c.dir, "cpu.shares"), []byte(strconv.Itoa(weight)), 0o644); err != nil {
 		return nil, fmt.Errorf("cpu cgroup cpu.shares: %w", err)
 	}

@@ -3,7 +3,6 @@ package local
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,13 +21,11 @@ type memCgroup struct{ dir string }
 
 // newMemCgroup creates (or reuses) the service's cgroup with the limit.
 func newMemCgroup(runDir, svc string, limit int64) (*memCgroup, error) {
-	if _, err := os.Stat(filepath.Join(memCgroupRoot, "memory.limit_in_bytes")); err != nil {
-		return nil, fmt.Errorf("a memory limit needs the cgroup v1 memory controller at %s (cgroup v2 is not supported yet): %w", memCgroupRoot, err)
+	dir, err := makeCgroup(memCgroupRoot, "memory.limit_in_bytes", "a memory limit", runDir, svc)
+	if err != nil {
+		return nil, err
 	}
-	c := &memCgroup{dir: filepath.Join(memCgroupRoot, cgroupPrefix(runDir)+svc)}
-	if err := os.Mkdir(c.dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("create memory cgroup: %w", err)
-	}
+	c := &memCgroup{dir: dir}
 	if err := c.write("memory.limit_in_bytes", limit); err != nil {
 		return nil, err
 	}
