@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/whatif-lab/whatif/loadgen"
@@ -144,12 +145,38 @@ func (r *Run) baselineProblem() string {
 		return err.Error()
 	}
 	if s.Rate > 0 && s.Achieved < 0.9*s.Rate {
-		return fmt.Sprintf("achieved %.0f/s of %.0f/s offered before the fault", s.Achieved, s.Rate)
+		return fmt.Sprintf("achieved %.0f/s of %.0f/s offered before the fault%s", s.Achieved, s.Rate, r.worstBaselineSecond())
 	}
 	if s.ErrorRate > 0.01 {
-		return fmt.Sprintf("%.1f%% errors before the fault", s.ErrorRate*100)
+		return fmt.Sprintf("%.1f%% errors before the fault%s", s.ErrorRate*100, r.worstBaselineSecond())
 	}
 	return ""
+}
+
+// worstBaselineSecond describes the baseline second with the fewest OK
+// answers, so a weak baseline says what went wrong, not only that it did.
+func (r *Run) worstBaselineSecond() string {
+	from, to := r.Window(Baseline)
+	var worst loadgen.Summary
+	at, found := time.Duration(0), false
+	for t := from; t < to; t += time.Second {
+		s := r.Timeline.Window(t, t+time.Second)
+		if !found || s.OK < worst.OK {
+			worst, at, found = s, t, true
+		}
+	}
+	if !found {
+		return ""
+	}
+	errs := make([]string, 0, len(worst.Errors))
+	for _, k := range sortedKeys(worst.Errors) {
+		errs = append(errs, fmt.Sprintf("%s %d", k, worst.Errors[k]))
+	}
+	if len(errs) == 0 {
+		errs = append(errs, "none")
+	}
+	return fmt.Sprintf(" (worst second %.0fs: %d OK of %d offered, %d dropped, p99 %.0fms, errors: %s)",
+		at.Seconds(), worst.OK, worst.Offered, worst.Dropped, float64(worst.P99.Microseconds())/1000, strings.Join(errs, ", "))
 }
 
 // RecoveryTime is how long after Recover the client's error rate went back
