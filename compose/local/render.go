@@ -119,6 +119,9 @@ func patroniConfig(topo compose.Topology, node, nodeDir, bootstrap string, t Pat
 			"basebackup": []any{map[string]any{"checkpoint": "fast"}, "no-sync"},
 			"parameters": map[string]any{
 				"unix_socket_directories": nodeDir,
+				// every autovacuum in the log: one landing mid-fault is a
+				// latency spike an experiment must be able to explain
+				"log_autovacuum_min_duration": 0,
 			},
 		},
 		// No kernel watchdog here. Patroni still checks its timing on every
