@@ -9,8 +9,8 @@ ARGS ?=
 # Debian packages of the real servers the stack runs (never mocks).
 DEB_PKGS := postgresql-15 postgresql-client-15 patroni python3-psycopg2 python3-etcd etcd-server etcd-client haproxy pgbouncer redis-server
 # Every registered experiment, quick (docs/scenarios.md has their figures),
-# but slow-query: it passes, but its protected write p99 ratio reached 1.91x
-# of a 2x bound in one of four quick runs, too thin a margin for CI yet.
+# but slow-query: it passes at full scale, but quick its protected normal run
+# failed 3 of 7 (the p99 of ~300 writes is decided by a few slow seconds).
 EXPERIMENTS_QUICK := redis-crash db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing hot-key hot-key-replicas app-oom traffic-spike traffic-spike-queue
 # STACK=compose runs `make experiment` on the docker compose reference stack.
 STACK ?= local

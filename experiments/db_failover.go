@@ -64,6 +64,9 @@ func dbFailover(pause bool) Experiment {
 			AtMost("read error rate during the fault", ErrorRate(Faulted, "read"), 0.01, Percent),
 			AtMost("write error rate after client retries", ErrorRate(Faulted, "write"), 0.01, Percent),
 			AtMost("write unavailability - promotion delay", writeGapOverPromotion, 2, Seconds),
+			// the old primary rejoins in this window (pg_rewind or a fresh
+			// clone): the system must be back, not merely promoted
+			AtMost("write error rate after recovery (old primary rejoining)", ErrorRate(Recovery, "write"), 0.01, Percent),
 			AtMost("acknowledged orders lost", Fact("orders_lost"), 0, Count),
 			AtMost("acknowledged orders duplicated", Fact("orders_duplicated"), 0, Count),
 			AtLeast("old primary rejoined as replica", Fact("old_primary_rejoined"), 1, Count),
