@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"strings"
 	"testing"
 )
@@ -45,5 +48,35 @@ func TestExplainEveryExperiment(t *testing.T) {
 		if code, err := dispatch(context.Background(), []string{"explain", name}); code != 0 || err != nil {
 			t.Errorf("explain %s: code %d err %v", name, code, err)
 		}
+	}
+}
+
+// --help lists a command's flags and is not an error (main exits 0).
+func TestHelpListsFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"run", "--help"}, []string{"-quick", "-load", "-variant", "-break", "-stack", "-logs"}},
+		{[]string{"run", "redis-crash", "-h"}, []string{"-quick", "-stack"}},
+		{[]string{"up", "--help"}, []string{"-stack", "-base", "-logs"}},
+		{[]string{"down", "--help"}, []string{"-stack", "-base"}},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			var out bytes.Buffer
+			old := helpOut
+			helpOut = &out
+			defer func() { helpOut = old }()
+			_, err := dispatch(context.Background(), c.args)
+			if !errors.Is(err, flag.ErrHelp) {
+				t.Fatalf("error %v, want flag.ErrHelp", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("help does not list %s:\n%s", w, out.String())
+				}
+			}
+		})
 	}
 }

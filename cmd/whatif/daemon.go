@@ -104,9 +104,8 @@ func cmdServe(ctx context.Context, args []string) (int, error) {
 // parseStackFlags parses a command that takes only the stack flags.
 func parseStackFlags(cmd string, args []string) (*stackFlags, error) {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	sf := addStackFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {

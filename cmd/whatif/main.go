@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -22,16 +23,24 @@ usage:
       --variant unprotected|protected|both
       --break P1,P2                    switch protections off in the protected run (must then fail)
       --results DIR                    report root (default results)
-      --base PORT                      first port of the stack (default 15400)
-  whatif up [--base PORT]              start the stack in the background (workshops)
-  whatif status [--base PORT]          health of every service of a running stack
-  whatif down [--base PORT]            stop the stack and remove every leftover
+  stack flags (run, up, status, down):
+      --stack local|compose            processes on this machine (default) or docker compose
+      --base PORT                      first port of the stack; it uses [PORT, PORT+200) (default 15400)
+      --bin-dir DIR                    where whatif-api and whatif-broker live (default: beside whatif)
+      --logs FILE                      also write every service's log lines to FILE
+  whatif up [stack flags]              start the stack in the background (workshops)
+  whatif status [stack flags]          health of every service of a running stack
+  whatif down [stack flags]            stop the stack and remove every leftover
+  whatif COMMAND --help                the flags of one command
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code, err := dispatch(ctx, os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // the command printed its flags
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "whatif:", err)
 		if code == 0 {

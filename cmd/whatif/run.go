@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -80,14 +81,29 @@ func cmdRun(ctx context.Context, args []string) (int, error) {
 	return 0, nil
 }
 
+// parseFlags parses quietly; --help prints the command's flags to stdout
+// and returns flag.ErrHelp, which main turns into exit 0.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(helpOut)
+		fmt.Fprintf(helpOut, "usage of whatif %s:\n", fs.Name())
+		fs.PrintDefaults()
+	}
+	return err
+}
+
+// helpOut is where --help goes (a test swaps it).
+var helpOut io.Writer = os.Stdout
+
 // parseWithName accepts the one positional name before or after flags.
 func parseWithName(fs *flag.FlagSet, args []string) (string, error) {
-	fs.SetOutput(io.Discard)
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return "", err
 	}
 	if fs.NArg() > 0 {

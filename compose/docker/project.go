@@ -59,7 +59,12 @@ type Container struct {
 	Profiles    []string // empty = always on
 	Replaces    string   // a profile alternative to another service (same IP and alias)
 	MemLimit    int64    // bytes; 0 = none. No swap beyond it: the OOM killer acts
-	Restart     string   // docker restart policy; "" = none
+	// StateDir is on a volume of its own (Project.VolumeName), not in the
+	// container's layer: the engine's storage driver here is fuse-overlayfs,
+	// where every write and fsync of Postgres' WAL or etcd's raft log is a
+	// round trip through one FUSE daemon that the experiment's load starves.
+	StateDir string
+	Restart  string // docker restart policy; "" = none
 }
 
 // Project is the whole stack of one topology.
@@ -181,6 +186,10 @@ func (p Project) Default() []Container {
 
 // ContainerName is the container of a service in this project.
 func (p Project) ContainerName(svc string) string { return p.Name + "-" + svc }
+
+// VolumeName is the volume holding a service's StateDir; it carries the
+// project's labels, so Reap finds it.
+func (p Project) VolumeName(svc string) string { return p.Name + "-" + svc + "-state" }
 
 // Every service runs in two containers: a "host" that holds the network
 // namespace (static IP, DNS name, published ports) and never fails, and

@@ -14,7 +14,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 )
 
-// Reap removes every container and network of the stack at base: what a
+// Reap removes every container, volume and network of the stack at base: what a
 // runner killed mid-run (even by SIGKILL) left behind. Nothing outside the
 // project label is touched.
 func Reap(ctx context.Context, base int) error {
@@ -60,6 +60,16 @@ func reap(ctx context.Context, cli *testcontainers.DockerClient, project string)
 		}()
 	}
 	wg.Wait()
+	vols, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		for _, v := range vols.Items {
+			if _, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !isNotFound(err) {
+				errs = append(errs, fmt.Errorf("remove volume %s: %w", v.Name, err))
+			}
+		}
+	}
 	nets, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
 		return errors.Join(append(errs, err)...)

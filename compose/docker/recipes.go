@@ -22,8 +22,9 @@ type PatroniTimers struct{ TTL, LoopWait, RetryTimeout int }
 // DefaultPatroniTimers: a killed leader is replaced in about ttl.
 var DefaultPatroniTimers = PatroniTimers{TTL: 5, LoopWait: 1, RetryTimeout: 2}
 
-// dataRoot is where every service keeps state inside its container; it
-// survives docker kill + start, as a pg node's data dir must (pg_rewind).
+// dataRoot is where every service keeps state, on its own volume
+// (Container.StateDir); it survives docker kill + start, as a pg node's
+// data dir must (pg_rewind).
 const dataRoot = "/var/lib/whatif"
 
 type recipe struct {
@@ -91,6 +92,7 @@ func (r recipe) fill(c *Container, img Images) error {
 
 	case compose.SvcEtcd:
 		c.Image = img.Debian
+		c.StateDir = dataRoot
 		name := fmt.Sprintf("etcd-%d", topo.Base)
 		peer := fmt.Sprintf("http://%s:%d", compose.SvcEtcd, svc.Port("peer"))
 		c.Command = []string{"etcd",
@@ -112,6 +114,7 @@ func (r recipe) fill(c *Container, img Images) error {
 
 	case compose.SvcPG0, compose.SvcPG1:
 		c.Image = img.Debian
+		c.StateDir = dataRoot
 		c.User = "postgres" // Postgres refuses root
 		conf, err := r.patroniConfig(c.Service)
 		if err != nil {
@@ -137,6 +140,7 @@ func (r recipe) fill(c *Container, img Images) error {
 
 	case compose.SvcRedis:
 		c.Image = img.Debian
+		c.StateDir = dataRoot
 		c.Command = []string{"redis-server",
 			"--port", fmt.Sprint(svc.Port("main")),
 			"--bind", "0.0.0.0",
@@ -151,11 +155,13 @@ func (r recipe) fill(c *Container, img Images) error {
 
 	case compose.SvcRC0, compose.SvcRC1, compose.SvcRC2:
 		c.Image = img.Debian
+		c.StateDir = dataRoot
 		c.Command = []string{"sh", "-c", r.clusterNodeScript(c.Service)}
 		c.Healthcheck = []string{"sh", "-c", fmt.Sprintf("redis-cli -p %d cluster info | grep -q '^cluster_state:ok'", svc.Port("main"))}
 
 	case compose.SvcBroker:
 		c.Image = img.Broker
+		c.StateDir = dataRoot
 		c.Profiles = []string{profileBroker}
 		c.Command = []string{"whatif-broker",
 			"--listen", listenAll(svc.Port("main")),

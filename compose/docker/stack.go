@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
@@ -322,6 +323,14 @@ func (s *Stack) create(ctx context.Context, c Container) error {
 				hc.NetworkMode = container.NetworkMode("container:" + hostID)
 				init := true
 				hc.Init = &init // reaps zombies, forwards SIGTERM on removal
+				if c.StateDir != "" {
+					// created with the container, seeded from the image's
+					// dir (owner and mode included)
+					hc.Mounts = append(hc.Mounts, mount.Mount{
+						Type: mount.TypeVolume, Source: s.proj.VolumeName(c.Service), Target: c.StateDir,
+						VolumeOptions: &mount.VolumeOptions{Labels: s.proj.labels(c.Service)},
+					})
+				}
 				if c.MemLimit > 0 {
 					hc.Memory, hc.MemorySwap = c.MemLimit, c.MemLimit
 				}

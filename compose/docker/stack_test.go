@@ -53,8 +53,11 @@ func needDocker(t *testing.T) {
 	}
 }
 
+// left counts what of a project exists in the engine.
+type left struct{ containers, networks, volumes int }
+
 // leftovers lists what of the project still exists in the engine.
-func leftovers(t *testing.T, base int) (containers, networks int) {
+func leftovers(t *testing.T, base int) left {
 	t.Helper()
 	ctx := context.Background()
 	cli, err := newClient(ctx)
@@ -71,7 +74,11 @@ func leftovers(t *testing.T, base int) (containers, networks int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(cs.Items), len(ns.Items)
+	vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return left{len(cs.Items), len(ns.Items), len(vs.Items)}
 }
 
 // A runner killed mid-run leaves containers and a network; Reap removes
@@ -102,6 +109,15 @@ func TestReapRemovesLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer testcontainers.TerminateContainer(other)
+	// and a bystander volume
+	const otherVol = "whatif-test-bystander"
+	if _, err := cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: otherVol}); err != nil {
+		t.Fatal(err)
+	}
+	defer cli.VolumeRemove(ctx, otherVol, client.VolumeRemoveOptions{Force: true})
+	if _, err := cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: p.VolumeName("a"), Labels: p.labels("a")}); err != nil {
+		t.Fatal(err)
+	}
 	for _, svc := range []string{"a", "b"} {
 		_, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 			Started: true,
@@ -114,17 +130,20 @@ func TestReapRemovesLeftovers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if c, n := leftovers(t, testReapBase); c != 2 || n != 1 {
-		t.Fatalf("setup: %d containers, %d networks", c, n)
+	if l := leftovers(t, testReapBase); l != (left{2, 1, 1}) {
+		t.Fatalf("setup: %+v", l)
 	}
 	if err := Reap(ctx, testReapBase); err != nil {
 		t.Fatal(err)
 	}
-	if c, n := leftovers(t, testReapBase); c != 0 || n != 0 {
-		t.Fatalf("after Reap: %d containers, %d networks left", c, n)
+	if l := leftovers(t, testReapBase); l != (left{}) {
+		t.Fatalf("after Reap: %+v left", l)
 	}
 	if st, err := other.State(ctx); err != nil || !st.Running {
 		t.Fatalf("the bystander container was touched: %v %+v", err, st)
+	}
+	if _, err := cli.VolumeInspect(ctx, otherVol, client.VolumeInspectOptions{}); err != nil {
+		t.Fatalf("the bystander volume was touched: %v", err)
 	}
 }
 
@@ -146,6 +165,20 @@ func TestStackFaultsAndCleanup(t *testing.T) {
 		if _, err := probe(ctx); err != nil {
 			t.Fatalf("%s not healthy after Start: %v", svc, err)
 		}
+	}
+	// every service with state keeps it on its own volume
+	proj, err := NewProject(topo, DefaultImages, DefaultPatroniTimers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateful := 0
+	for _, c := range proj.Default() {
+		if c.StateDir != "" {
+			stateful++
+		}
+	}
+	if l := leftovers(t, testBase); stateful < 3 || l.volumes != stateful {
+		t.Fatalf("%d state volumes for %d services with a StateDir", l.volumes, stateful)
 	}
 	ctl := st.Controller()
 	redis := compose.Addr(topo.Service(compose.SvcRedis).Port("main"))
@@ -232,8 +265,8 @@ func TestStackFaultsAndCleanup(t *testing.T) {
 	if err := st.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if c, n := leftovers(t, testBase); c != 0 || n != 0 {
-		t.Fatalf("after Stop: %d containers, %d networks left", c, n)
+	if l := leftovers(t, testBase); l != (left{}) {
+		t.Fatalf("after Stop: %+v left", l)
 	}
 	if err := ctl.Start(ctx, compose.SvcRedis); err == nil {
 		t.Fatal("Controller.Start after Stop succeeded")

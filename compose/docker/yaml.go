@@ -82,6 +82,10 @@ func (p Project) YAML() string {
 		if c.Restart != "" {
 			w(2, "restart: %s", q(c.Restart))
 		}
+		if c.StateDir != "" {
+			w(2, "volumes:")
+			w(3, "- %s", q(c.Service+"-state:"+c.StateDir))
+		}
 		if len(c.Command) > 0 {
 			w(2, "command:")
 			for _, a := range c.Command {
@@ -119,6 +123,16 @@ func (p Project) YAML() string {
 			w(3, "interval: %s", healthInterval)
 			w(3, "timeout: %s", healthTimeout)
 			w(3, "retries: %d", healthRetries)
+		}
+	}
+	// state on volumes, off the storage driver: `down -v` removes them
+	w(0, "volumes:")
+	for _, c := range p.Containers {
+		if c.StateDir != "" {
+			w(1, "%s-state:", c.Service)
+			w(2, "name: %s", q(p.VolumeName(c.Service)))
+			w(2, "labels:")
+			w(3, "%s: %s", labelBase, q(strconv.Itoa(p.Topology.Base)))
 		}
 	}
 	w(0, "networks:")

@@ -114,7 +114,11 @@ func (a *app) postOrder(w http.ResponseWriter, r *http.Request) {
 
 // insertIdempotent inserts once per key; a repeat returns the first order.
 // ON CONFLICT waits for a concurrent insert of the same key to commit, so
-// the SELECT that follows sees it.
+// the statement that follows sees it. That one is a no-op UPDATE, not a
+// SELECT: its commit waits for the synchronous standby like the insert's,
+// and WAL is replayed in order, so a replay is acknowledged only once the
+// first insert is on the standby too (the first may have been refused with
+// db.ErrNotReplicated).
 func insertIdempotent(ctx context.Context, c *pgx.Conn, o order) (id int64, replayed bool, err error) {
 	err = c.QueryRow(ctx, `INSERT INTO orders (idem_key, client_key, item_id, qty) VALUES ($1, $1, $2, $3)
 		ON CONFLICT (idem_key) DO NOTHING RETURNING id`, o.key, o.itemID, o.qty).Scan(&id)
@@ -126,7 +130,7 @@ func insertIdempotent(ctx context.Context, c *pgx.Conn, o order) (id int64, repl
 	}
 	var itemID int64
 	var qty int
-	if err := c.QueryRow(ctx, `SELECT id, item_id, qty FROM orders WHERE idem_key = $1`, o.key).
+	if err := c.QueryRow(ctx, `UPDATE orders SET idem_key = idem_key WHERE idem_key = $1 RETURNING id, item_id, qty`, o.key).
 		Scan(&id, &itemID, &qty); err != nil {
 		return 0, false, fmt.Errorf("read replayed order: %w", err)
 	}

@@ -47,6 +47,7 @@ type Pool struct {
 	queries         atomic.Int64
 	requests        atomic.Int64 // calls that wanted a connection: the demand on the DB
 	errors          atomic.Int64
+	notReplicated   atomic.Int64
 }
 
 // Open parses dsn and creates a pool of at most maxConns connections. It
@@ -66,6 +67,7 @@ func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration, o
 	// bound), and broken connections after a failover are replaced promptly.
 	cfg.MinConns = int32(maxConns)
 	cfg.HealthCheckPeriod = 500 * time.Millisecond
+	cfg.ConnConfig.OnNotice = noteNotice
 	for _, o := range opts {
 		o(cfg)
 	}
@@ -149,8 +151,13 @@ func (p *Pool) do(ctx context.Context, lim Limits, fn func(ctx context.Context, 
 		return fmt.Errorf("%s: set statement_timeout: %w", p.name, err)
 	}
 	p.queries.Add(1)
+	takeSyncWaitCancel(conn.Conn()) // a mark left by an earlier caller's failure
 	if err := fn(qctx, conn.Conn()); err != nil {
 		return fmt.Errorf("%s: %w", p.name, err)
+	}
+	if takeSyncWaitCancel(conn.Conn()) {
+		p.notReplicated.Add(1)
+		return fmt.Errorf("%s: %w", p.name, ErrNotReplicated)
 	}
 	return nil
 }
@@ -208,6 +215,7 @@ type Stats struct {
 	AcquireWaits       int64   `json:"acquire_waits"`
 	AcquireWaitSeconds float64 `json:"acquire_wait_seconds"`
 	AcquireTimeouts    int64   `json:"acquire_timeouts"`
+	NotReplicated      int64   `json:"not_replicated"` // commits the standby did not confirm (ErrNotReplicated)
 	Queries            int64   `json:"-"`
 	Requests           int64   `json:"-"`
 	Errors             int64   `json:"-"`
@@ -226,6 +234,7 @@ func (p *Pool) Stats() Stats {
 		AcquireWaits:       s.EmptyAcquireCount() + s.CanceledAcquireCount(),
 		AcquireWaitSeconds: time.Duration(p.acquireNanos.Load()).Seconds(),
 		AcquireTimeouts:    p.acquireTimeouts.Load(),
+		NotReplicated:      p.notReplicated.Load(),
 		Queries:            p.queries.Load(),
 		Requests:           p.requests.Load(),
 		Errors:             p.errors.Load(),
