@@ -157,8 +157,9 @@ func (e *env) countOrders(t *testing.T, key string) int {
 	return e.count(t, `SELECT count(*) FROM orders WHERE client_key = $1`, key)
 }
 
-// count runs a SELECT count(*) on the test database.
-func (e *env) count(t *testing.T, query string, args ...any) int {
+// withConn runs f on a fresh connection to the test database; an error
+// fails the test.
+func (e *env) withConn(t *testing.T, f func(ctx context.Context, c *pgx.Conn) error) {
 	t.Helper()
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, e.dsn())
@@ -166,11 +167,23 @@ func (e *env) count(t *testing.T, query string, args ...any) int {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	var n int
-	if err := c.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+	if err := f(ctx, c); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// count runs a SELECT count(*) on the test database.
+func (e *env) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	e.withConn(t, func(ctx context.Context, c *pgx.Conn) error { return c.QueryRow(ctx, query, args...).Scan(&n) })
 	return n
+}
+
+// exec runs one statement on the test database.
+func (e *env) exec(t *testing.T, sql string) {
+	t.Helper()
+	e.withConn(t, func(ctx context.Context, c *pgx.Conn) error { _, err := c.Exec(ctx, sql); return err })
 }
 
 func wantSource(t *testing.T, r reply, code int, source string) {

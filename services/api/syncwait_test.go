@@ -19,34 +19,15 @@ import (
 // the commit.)
 func TestUnconfirmedCommitIsNotAcknowledged(t *testing.T) {
 	e := needEnv(t)
-	exec := func(sql string) {
-		t.Helper()
-		ctx := context.Background()
-		c, err := pgx.Connect(ctx, e.dsn())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// the test server runs with synchronous_commit=off on its command line;
 	// a database setting overrides that for new sessions (the api's pool)
-	exec("ALTER DATABASE postgres SET synchronous_commit = on")
-	t.Cleanup(func() { exec("ALTER DATABASE postgres RESET synchronous_commit") })
+	e.exec(t, "ALTER DATABASE postgres SET synchronous_commit = on")
+	t.Cleanup(func() { e.exec(t, "ALTER DATABASE postgres RESET synchronous_commit") })
 	setStandby := func(names string) {
 		t.Helper()
 		ctx := context.Background()
-		exec(fmt.Sprintf("ALTER SYSTEM SET synchronous_standby_names = '%s'", names))
-		c, err := pgx.Connect(ctx, e.dsn())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
-			t.Fatal(err)
-		}
+		e.exec(t, fmt.Sprintf("ALTER SYSTEM SET synchronous_standby_names = '%s'", names))
+		e.exec(t, "SELECT pg_reload_conf()")
 		// the reload reaches backends asynchronously: await a fresh one
 		if err := waitFor(5*time.Second, func() error {
 			c2, err := pgx.Connect(ctx, e.dsn())

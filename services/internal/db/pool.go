@@ -151,11 +151,12 @@ func (p *Pool) do(ctx context.Context, lim Limits, fn func(ctx context.Context, 
 		return fmt.Errorf("%s: set statement_timeout: %w", p.name, err)
 	}
 	p.queries.Add(1)
-	takeSyncWaitCancel(conn.Conn()) // a mark left by an earlier caller's failure
-	if err := fn(qctx, conn.Conn()); err != nil {
+	err = fn(qctx, conn.Conn())
+	unconfirmed := takeSyncWaitCancel(conn.Conn()) // taken on every path: the mark must not outlive this call
+	if err != nil {
 		return fmt.Errorf("%s: %w", p.name, err)
 	}
-	if takeSyncWaitCancel(conn.Conn()) {
+	if unconfirmed {
 		p.notReplicated.Add(1)
 		return fmt.Errorf("%s: %w", p.name, ErrNotReplicated)
 	}
