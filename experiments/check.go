@@ -83,6 +83,7 @@ func AtMost(name string, m Measure, max float64, u Unit) Check {
 func compare(name string, m Measure, u Unit, threshold string, ok func(float64) bool) Check {
 	return Check{Name: name, Eval: func(r *Run) Outcome {
 		o := Outcome{Check: name, Threshold: threshold}
+		r.why = ""
 		v, err := m(r)
 		if err != nil {
 			o.Status, o.Measured, o.Detail = Unknown, "n/a", err.Error()
@@ -96,7 +97,7 @@ func compare(name string, m Measure, u Unit, threshold string, ok func(float64) 
 		if ok(v) {
 			o.Status = Pass
 		} else {
-			o.Status = Fail
+			o.Status, o.Detail = Fail, r.why
 		}
 		return o
 	}}

@@ -2,7 +2,12 @@ package experiments
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/whatif-lab/whatif/loadgen"
 )
 
 // Measures shared by scenarios. Each reads the run's history only.
@@ -11,8 +16,30 @@ import (
 func ErrorRate(p Phase, ops ...string) Measure {
 	return func(r *Run) (float64, error) {
 		s, err := r.Client(p, ops...)
+		if err == nil && s.ErrorRate > 0 {
+			r.explain("%s", failureMix(s))
+		}
 		return s.ErrorRate, err
 	}
+}
+
+// failureMix names what the failed requests ended with, e.g.
+// "errors: http_5xx 7, timeout 1 of 312; final codes: 503 7".
+func failureMix(s loadgen.Summary) string {
+	var errs, codes []string
+	for _, k := range slices.Sorted(maps.Keys(s.Errors)) {
+		errs = append(errs, fmt.Sprintf("%s %d", k, s.Errors[k]))
+	}
+	for _, c := range slices.Sorted(maps.Keys(s.Codes)) {
+		if c < 200 || c >= 300 {
+			codes = append(codes, fmt.Sprintf("%d %d", c, s.Codes[c]))
+		}
+	}
+	out := fmt.Sprintf("errors: %s of %d", strings.Join(errs, ", "), s.Completed)
+	if len(codes) > 0 {
+		out += "; final codes: " + strings.Join(codes, ", ")
+	}
+	return out
 }
 
 // P99 is the client's 99th percentile latency in a phase, in seconds.

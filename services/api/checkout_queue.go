@@ -148,6 +148,19 @@ func (a *app) checkoutWorker(ctx context.Context, rd *kafka.Reader) {
 	}
 }
 
+// applyQueuedQuery is one queued checkout in one statement, so one
+// implicit transaction: the log row (once per key: a redelivery inserts
+// nothing, so nothing below runs), the stock decrement, and the hold under
+// its row lock. Unlike the synchronous path's round trips, none falls
+// inside the lock: the row is held for the hold and the commit only, which
+// is what lets the workers keep the items near their capacity.
+const applyQueuedQuery = `WITH logged AS (
+		INSERT INTO checkout_log (key, item_id, priority) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING item_id
+	), taken AS (
+		UPDATE stock SET left_count = left_count - 1 WHERE item = (SELECT item_id FROM logged) RETURNING item
+	)
+	SELECT pg_sleep($4::float8) FROM taken`
+
 // applyQueued runs one queued checkout: the same row lock and hold as the
 // synchronous path, once per key.
 func (a *app) applyQueued(ctx context.Context, value []byte) error {
@@ -163,20 +176,9 @@ func (a *app) applyQueued(ctx context.Context, value []byte) error {
 	hold := a.settings.get(knobCheckoutHold)
 	applied := false
 	err := pool.Do(ctx, db.Limits{}, func(ctx context.Context, c *pgx.Conn) error {
-		applied = false
-		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, `INSERT INTO checkout_log (key, item_id, priority) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
-				q.Key, q.ItemID, q.Priority)
-			if err != nil || tag.RowsAffected() == 0 {
-				return err // a redelivery: applied before
-			}
-			if _, err := tx.Exec(ctx, checkoutQuery, q.ItemID); err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `SELECT pg_sleep($1::float8)`, hold.Seconds())
-			applied = err == nil
-			return err
-		})
+		tag, err := c.Exec(ctx, applyQueuedQuery, q.Key, q.ItemID, q.Priority, hold.Seconds())
+		applied = err == nil && tag.RowsAffected() == 1
+		return err
 	})
 	if err != nil {
 		return err

@@ -34,6 +34,7 @@ func TestQueuedCheckoutsAppliedOnce(t *testing.T) {
 	broker := startBroker(t)
 	a := e.startAPI(t, "--protections", "queue_writes", "--broker", broker, "--checkout-workers", "2", "--checkout-hold", "1ms")
 	run := fmt.Sprintf("q-%d", time.Now().UnixNano())
+	stockBefore := e.count(t, `SELECT sum(left_count) FROM stock WHERE item <= 3`)
 	if r := checkoutReq(t, a, 1); r.code != http.StatusBadRequest {
 		t.Fatalf("queued checkout without Idempotency-Key: %d %s, want 400", r.code, r.body)
 	}
@@ -66,6 +67,9 @@ func TestQueuedCheckoutsAppliedOnce(t *testing.T) {
 	rows := e.count(t, `SELECT count(*) FROM checkout_log WHERE key LIKE $1`, run+"-%")
 	if rows != n {
 		t.Errorf("checkout_log holds %d rows of this run, want %d", rows, n)
+	}
+	if taken := stockBefore - e.count(t, `SELECT sum(left_count) FROM stock WHERE item <= 3`); taken != n {
+		t.Errorf("stock of items 1-3 went down by %d, want %d (one per key)", taken, n)
 	}
 }
 
