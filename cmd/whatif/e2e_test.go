@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/compose/local"
 )
 
 // buildBinaries builds whatif and the services into a temp dir, the way
@@ -62,7 +63,7 @@ func exitCode(t *testing.T, bin string, args ...string) (int, string) {
 // that no port of the stack still listens.
 func assertNothingLeft(t *testing.T, base int) {
 	t.Helper()
-	runDir := filepath.Join(os.TempDir(), "whatif", itoa(base))
+	runDir := filepath.Join(local.DefaultStateRoot(), itoa(base))
 	if _, err := os.Stat(runDir); err == nil {
 		t.Errorf("run dir %s still exists", runDir)
 	}

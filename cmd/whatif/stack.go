@@ -65,7 +65,7 @@ func (f *stackFlags) bin() (string, error) {
 }
 
 // stateRoot holds one run folder per stack base.
-func stateRoot() string { return filepath.Join(os.TempDir(), "whatif") }
+func stateRoot() string { return local.DefaultStateRoot() }
 
 func (f *stackFlags) runDir() string { return filepath.Join(stateRoot(), fmt.Sprint(*f.base)) }
 

@@ -15,12 +15,6 @@ import (
 // directory without it, so a mistyped RunDir cannot wipe user data.
 const ownerFile = "whatif-owner"
 
-// DefaultStateRoot is where stacks keep their RunDir unless told otherwise.
-func DefaultStateRoot() string { return filepath.Join(os.TempDir(), "whatif") }
-
-// DefaultRunDir is the RunDir of the stack at base when Config.RunDir is empty.
-func DefaultRunDir(base int) string { return filepath.Join(DefaultStateRoot(), fmt.Sprint(base)) }
-
 func isStackDir(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, ownerFile))
 	return err == nil

@@ -65,7 +65,7 @@ func newApp(f flags) (*app, error) {
 		if a.replica, err = db.Open("replica", f.pgReplica, f.dbPool, a.dbConnectTimeout); err != nil {
 			return nil, err
 		}
-		if a.reports, err = db.Open("reports", f.pgReplica, f.reportPool, a.dbConnectTimeout); err != nil {
+		if a.reports, err = db.Open("reports", f.pgReplica, f.reportPool, a.dbConnectTimeout, db.Serial()); err != nil {
 			return nil, err
 		}
 	}

@@ -241,3 +241,10 @@ func (p *Pool) Stats() Stats {
 		Errors:             p.errors.Load(),
 	}
 }
+
+// Serial runs every query of the pool without parallel workers: a bulkhead
+// for heavy reports must bound their CPU as well as their connections, or
+// one sequential scan takes every core of the machine it runs on.
+func Serial() Option {
+	return func(c *pgxpool.Config) { c.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"] = "0" }
+}
