@@ -24,7 +24,7 @@ func ErrorRate(p Phase, ops ...string) Measure {
 }
 
 // failureMix names what the failed requests ended with, e.g.
-// "errors: http_5xx 7, timeout 1 of 312; final codes: 503 7".
+// "errors: http5xx 7, timeout 1 of 312; final codes: 503 7".
 func failureMix(s loadgen.Summary) string {
 	var errs, codes []string
 	for _, k := range slices.Sorted(maps.Keys(s.Errors)) {
