@@ -67,7 +67,7 @@ func (f *stackFlags) bin() (string, error) {
 // stateRoot holds one run folder per stack base.
 func stateRoot() string { return local.DefaultStateRoot() }
 
-func (f *stackFlags) runDir() string { return filepath.Join(stateRoot(), fmt.Sprint(*f.base)) }
+func (f *stackFlags) runDir() string { return local.DefaultRunDir(*f.base) }
 
 func (f *stackFlags) compose() bool { return *f.kind == "compose" }
 

@@ -24,14 +24,18 @@ const (
 )
 
 // DefaultStateRoot is where stacks keep their RunDir unless told otherwise:
-// $WHATIF_STATE_ROOT if set, else /dev/shm/whatif when /dev/shm is a tmpfs
-// with room, else $TMPDIR/whatif.
+// $WHATIF_STATE_ROOT if set, else /dev/shm/whatif when it exists or
+// /dev/shm is a tmpfs with room, else $TMPDIR/whatif.
 func DefaultStateRoot() string {
 	if d := os.Getenv(StateRootEnv); d != "" {
 		return d
 	}
-	if ramHasRoom(ramRoot, ramNeeded) {
-		return filepath.Join(ramRoot, "whatif")
+	// Once chosen, RAM stays the root while anything lives there: a running
+	// stack takes room, and `whatif down` or the reaper must look where it
+	// was started, not where the free space now points.
+	ram := filepath.Join(ramRoot, "whatif")
+	if _, err := os.Stat(ram); err == nil || ramHasRoom(ramRoot, ramNeeded) {
+		return ram
 	}
 	return filepath.Join(os.TempDir(), "whatif")
 }
