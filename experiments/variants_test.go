@@ -1,0 +1,70 @@
+package experiments
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+)
+
+// make test runs only the protected half of these variants (Makefile,
+// EXPERIMENTS_QUICK) because their unprotected half is the base
+// experiment's. This test keeps that true.
+func TestVariantsShareTheirBaseUnprotectedHalf(t *testing.T) {
+	for _, tc := range []struct{ variant, base string }{
+		{"cache-stampede-coalescing", "cache-stampede"},
+		{"hot-key-replicas", "hot-key"},
+		{"traffic-spike-queue", "traffic-spike"},
+	} {
+		t.Run(tc.variant, func(t *testing.T) {
+			v, err := Lookup(tc.variant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Lookup(tc.base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			same := func(what string, x, y any) {
+				t.Helper()
+				if !reflect.DeepEqual(x, y) {
+					t.Errorf("%s differs: %s has %v, %s has %v", what, tc.variant, x, tc.base, y)
+				}
+			}
+			same("protections off when unprotected", unprotectedOff(v), unprotectedOff(b))
+			same("settings", v.Settings, b.Settings)
+			same("scaled settings", v.ScaledSettings, b.ScaledSettings)
+			same("phases", v.Phases, b.Phases)
+			same("instances", v.Instances, b.Instances)
+			same("runner protections", v.RunnerProtections, b.RunnerProtections)
+			same("load (rate, peak, in flight)", []any{v.Load.Rate, v.Load.peakFactor(), v.Load.maxInFlight()},
+				[]any{b.Load.Rate, b.Load.peakFactor(), b.Load.maxInFlight()})
+			same("load ops and policy", []uintptr{code(v.Load.Ops), code(v.Load.Policy)}, []uintptr{code(b.Load.Ops), code(b.Load.Policy)})
+			same("fault, prepare and after-recover", []uintptr{code(v.Fault), code(v.Prepare), code(v.AfterRecover)},
+				[]uintptr{code(b.Fault), code(b.Prepare), code(b.AfterRecover)})
+			same("cascade checks", checkNames(v.Cascade), checkNames(b.Cascade))
+		})
+	}
+}
+
+func unprotectedOff(x Experiment) []string {
+	off := slices.Concat(x.Mitigation, x.Off)
+	slices.Sort(off)
+	return slices.Compact(off)
+}
+
+// code is a function's entry point: closures built by the same literal share it.
+func code(f any) uintptr {
+	v := reflect.ValueOf(f)
+	if v.IsNil() {
+		return 0
+	}
+	return v.Pointer()
+}
+
+func checkNames(cs []Check) []string {
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	return names
+}
