@@ -53,7 +53,7 @@ var redisCrash = Experiment{
 			return err
 		})
 	},
-	Watch:  []string{redisDB, "db_queries.total", "cache.l1_hits", "cache.redis_hits", "cache.redis_errors", "degraded"},
+	Watch:  []string{redisDB, "db_queries.total", "cache.l1_hits", "cache.l1_stale", "cache.redis_hits", "cache.redis_errors", "degraded"},
 	Gauges: []string{"breaker.state", "pool.primary.in_use"},
 	Cascade: []Check{
 		AtLeast("DB read demand, fault / baseline", RatioOf(Rate(Faulted, redisDB), Rate(Baseline, redisDB)), 5, Ratio),
