@@ -7,6 +7,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/whatif-lab/whatif/chaos"
@@ -137,4 +138,17 @@ func (x Experiment) validate() error {
 		return fmt.Errorf("experiment %s: every phase needs a positive duration", x.Name)
 	}
 	return nil
+}
+
+// switchedOff is every protection a run of this variant switches off, sorted:
+// Off always, the Mitigation when unprotected, the --break list when
+// protected.
+func (x Experiment) switchedOff(v Variant, broken []string) []string {
+	off := broken
+	if v == Unprotected {
+		off = x.Mitigation
+	}
+	all := slices.Concat(x.Off, off)
+	slices.Sort(all)
+	return slices.Compact(all)
 }

@@ -175,11 +175,7 @@ func prepare(ctx context.Context, x Experiment, env *Env, known map[string]bool,
 	for p := range known {
 		env.on[p] = true
 	}
-	off := broken
-	if env.Variant == Unprotected {
-		off = x.Mitigation
-	}
-	for _, p := range slices.Concat(x.Off, off) {
+	for _, p := range x.switchedOff(env.Variant, broken) {
 		env.on[p] = false
 	}
 	api := map[string]bool{}

@@ -2,7 +2,6 @@ package experiments
 
 import (
 	"reflect"
-	"slices"
 	"testing"
 )
 
@@ -30,7 +29,7 @@ func TestVariantsShareTheirBaseUnprotectedHalf(t *testing.T) {
 					t.Errorf("%s differs: %s has %v, %s has %v", what, tc.variant, x, tc.base, y)
 				}
 			}
-			same("protections off when unprotected", unprotectedOff(v), unprotectedOff(b))
+			same("protections off when unprotected", v.switchedOff(Unprotected, nil), b.switchedOff(Unprotected, nil))
 			same("settings", v.Settings, b.Settings)
 			same("scaled settings", v.ScaledSettings, b.ScaledSettings)
 			same("phases", v.Phases, b.Phases)
@@ -44,12 +43,6 @@ func TestVariantsShareTheirBaseUnprotectedHalf(t *testing.T) {
 			same("cascade checks", checkNames(v.Cascade), checkNames(b.Cascade))
 		})
 	}
-}
-
-func unprotectedOff(x Experiment) []string {
-	off := slices.Concat(x.Mitigation, x.Off)
-	slices.Sort(off)
-	return slices.Compact(off)
 }
 
 // code is a function's entry point: closures built by the same literal share it.
@@ -67,4 +60,23 @@ func checkNames(cs []Check) []string {
 		names = append(names, c.Name)
 	}
 	return names
+}
+
+func TestSwitchedOff(t *testing.T) {
+	x := Experiment{Mitigation: []string{"l1_cache", "db_breaker"}, Off: []string{"db_breaker", "cache_warm"}}
+	cases := []struct {
+		variant Variant
+		broken  []string
+		want    []string
+	}{
+		{Unprotected, nil, []string{"cache_warm", "db_breaker", "l1_cache"}},
+		{Unprotected, []string{"retry"}, []string{"cache_warm", "db_breaker", "l1_cache"}}, // --break is for the protected run
+		{Protected, nil, []string{"cache_warm", "db_breaker"}},
+		{Protected, []string{"l1_cache", "cache_warm"}, []string{"cache_warm", "db_breaker", "l1_cache"}},
+	}
+	for _, tc := range cases {
+		if got := x.switchedOff(tc.variant, tc.broken); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("switchedOff(%s, %v) = %v, want %v", tc.variant, tc.broken, got, tc.want)
+		}
+	}
 }
