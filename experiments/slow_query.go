@@ -24,7 +24,7 @@ const (
 	// cascade needs the scans to outrun the box by a margin: CI's machine
 	// kept up with 1M rows at 30 reports/s (no pile-up), and 2M rows still
 	// kept up with 15/s here; 3M rows saturate the pool at half the normal
-	// rate, so the normal rate is twice what this box can scan.
+	// rate, so the normal rate offers at least twice what this box scans.
 	reportRows      = 3_000_000
 	reportCustomers = 100_000
 	reportIndex     = "customer_orders_customer"
