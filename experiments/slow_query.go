@@ -19,12 +19,11 @@ import (
 const (
 	slowQueryRate    = 60 // req/s at normal load, half reports half writes; peak is 10x
 	slowQueryTimeout = 2 * time.Second
-	// reportRows fill customer_orders: alone, a sequential scan of them
-	// takes ~140 ms of CPU here, an index lookup well under 1 ms. The
-	// cascade needs the scans to outrun the box by a margin: CI's machine
-	// kept up with 1M rows at 30 reports/s (no pile-up), and 2M rows still
-	// kept up with 15/s here; 3M rows saturate the pool at half the normal
-	// rate, so the normal rate offers at least twice what this box scans.
+	// reportRows fill customer_orders: a sequential scan of them costs
+	// ~140 ms of CPU here, an index lookup well under 1 ms. The box cannot
+	// keep up with even half the normal rate of scans, so the cascade does
+	// not hang on machine speed (1M rows left a 1.25x margin and a faster
+	// machine kept up; docs/scenarios.md).
 	reportRows      = 3_000_000
 	reportCustomers = 100_000
 	reportIndex     = "customer_orders_customer"
