@@ -6,34 +6,33 @@ package compose
 import (
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 )
 
-// Port offsets from Topology.Base. Every listener of a stack lives in
-// [Base, Base+PortSpan), so two stacks with bases PortSpan apart never collide.
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// PortSpan: every listener of a stack lives in [Base, Base+PortSpan), so
+// two stacks with bases PortSpan apart never collide. Services' own ports
+// are offsets below offProxy (their Spec says which); link listeners
+// start at offProxy.
 const (
 	PortSpan = 200
-
-	offToxiproxy = 0   // toxiproxy HTTP API (embedded in the runner)
-	offAPI       = 1   // services/api HTTP
-	offApp0      = 2   // services/api instance app0 (behind haproxy "apps")
-	offApp1      = 3   // services/api instance app1
-	offRedis     = 10  // redis-server
-	offEtcd      = 20  // etcd client
-	offEtcdPeer  = 21  // etcd peer
-	offPG0       = 30  // postgres of patroni node pg0
-	offPG0Rest   = 31  // patroni REST of pg0
-	offPG1       = 32  // postgres of patroni node pg1
-	offPG1Rest   = 33  // patroni REST of pg1
-	offHAWrite   = 40  // haproxy: leader only (OPTIONS /primary)
-	offHARead    = 41  // haproxy: any running node (OPTIONS /read-only)
-	offHAStats   = 42  // haproxy stats / health
-	offHAApps    = 43  // haproxy: HTTP load balancer over the app instances
-	offPgBouncer = 50  // pgbouncer
-	offBroker    = 60  // services/broker (kfake)
-	offRC        = 70  // redis cluster node i at offRC+i (hot-key scenario)
-	offRCBus     = 80  // its cluster bus at offRCBus+i
-	offProxy     = 100 // toxiproxy listeners start here
+	offProxy = 100
 )
+
+// specs is the topology: one line per service, each described in its own
+// file (svc_*.go). The order is the compose file's and the link ports'.
+var specs = []Spec{
+	toxiproxy,
+	api, app0, app1,
+	redis,
+	etcd, pg0, pg1,
+	haproxy,
+	pgbouncer,
+	broker,
+	rc0, rc1, rc2,
+}
 
 // PGMaxConnections is Postgres' max_connections on both backends: a small
 // database, so that the traffic-spike experiment's unpooled checkouts can
@@ -55,9 +54,10 @@ const (
 // kernel's OOM killer ends the process, and its supervisor restarts it.
 const AppMemLimit = 256 << 20
 
-// Service is one component of the system under test.
+// Service is one component of the system under test: its Spec with the
+// ports resolved for one stack.
 type Service struct {
-	Name  string         // "redis", "pg0", ...
+	Spec
 	Ports map[string]int // named listeners: "main", "rest", "peer", "read", "stats"
 }
 
@@ -141,47 +141,21 @@ func Default(base int) Topology {
 	if base <= 0 {
 		base = 15400
 	}
-	p := func(off int) int { return base + off }
 	t := Topology{Base: base}
-	t.Services = []Service{
-		{Name: SvcToxiproxy, Ports: map[string]int{"main": p(offToxiproxy)}},
-		{Name: SvcAPI, Ports: map[string]int{"main": p(offAPI)}},
-		{Name: SvcApp0, Ports: map[string]int{"main": p(offApp0)}},
-		{Name: SvcApp1, Ports: map[string]int{"main": p(offApp1)}},
-		{Name: SvcRedis, Ports: map[string]int{"main": p(offRedis)}},
-		{Name: SvcEtcd, Ports: map[string]int{"main": p(offEtcd), "peer": p(offEtcdPeer)}},
-		{Name: SvcPG0, Ports: map[string]int{"main": p(offPG0), "rest": p(offPG0Rest)}},
-		{Name: SvcPG1, Ports: map[string]int{"main": p(offPG1), "rest": p(offPG1Rest)}},
-		{Name: SvcHAProxy, Ports: map[string]int{"main": p(offHAWrite), "read": p(offHARead), "stats": p(offHAStats), "apps": p(offHAApps)}},
-		{Name: SvcPgBouncer, Ports: map[string]int{"main": p(offPgBouncer)}},
-		{Name: SvcBroker, Ports: map[string]int{"main": p(offBroker)}},
+	for _, sp := range specs {
+		ports := map[string]int{}
+		for name, off := range sp.Offsets {
+			ports[name] = base + off
+		}
+		t.Services = append(t.Services, Service{Spec: sp, Ports: ports})
 	}
-	for i, n := range RedisClusterNodes {
-		t.Services = append(t.Services, Service{Name: n, Ports: map[string]int{"main": p(offRC + i), "bus": p(offRCBus + i)}})
-	}
-	links := []struct{ name, from, to, port string }{
-		{LinkRedis, SvcAPI, SvcRedis, "main"},
-		{LinkPrimary, SvcAPI, SvcHAProxy, "main"},
-		{LinkReplica, SvcAPI, SvcHAProxy, "read"},
-		{LinkPgBouncer, SvcAPI, SvcPgBouncer, "main"},
-		{LinkBroker, SvcAPI, SvcBroker, "main"},
-		{LinkBouncerPG, SvcPgBouncer, SvcHAProxy, "main"},
-		{LinkHAPG0, SvcHAProxy, SvcPG0, "main"},
-		{LinkHAPG1, SvcHAProxy, SvcPG1, "main"},
-		{LinkPatroniEtcd, SvcPG0, SvcEtcd, "main"},
-		{LinkAPIPG0, SvcAPI, SvcPG0, "main"},
-		{LinkAPIPG1, SvcAPI, SvcPG1, "main"},
-		{LinkLBApp0, SvcHAProxy, SvcApp0, "main"},
-		{LinkLBApp1, SvcHAProxy, SvcApp1, "main"},
-		{LinkRC0, SvcAPI, SvcRC0, "main"},
-		{LinkRC1, SvcAPI, SvcRC1, "main"},
-		{LinkRC2, SvcAPI, SvcRC2, "main"},
-	}
-	for i, l := range links {
-		t.Links = append(t.Links, Link{
-			Name: l.name, From: l.from, To: l.to, ToPort: l.port,
-			Listen: p(offProxy + i), Upstream: t.Service(l.to).Port(l.port),
-		})
+	for _, s := range t.Services {
+		for _, d := range s.Dials {
+			t.Links = append(t.Links, Link{
+				Name: d.Link, From: s.Name, To: d.To, ToPort: d.Port,
+				Listen: base + offProxy + len(t.Links), Upstream: t.Service(d.To).Port(d.Port),
+			})
+		}
 	}
 	return t
 }
@@ -232,4 +206,81 @@ func (t Topology) ServiceNames() []string {
 	}
 	sort.Strings(n)
 	return n
+}
+
+// Select is the services a stack runs for the named ones: those plus, by
+// Needs, everything they need, sorted. Toxiproxy is always part of a
+// stack; nil names select every service.
+func (t Topology) Select(names []string) ([]string, error) {
+	want := map[string]bool{SvcToxiproxy: true}
+	var add func(string) error
+	add = func(n string) error {
+		if want[n] {
+			return nil
+		}
+		if !t.has(n) {
+			return fmt.Errorf("compose: unknown service %q (known: %s)", n, strings.Join(t.ServiceNames(), ", "))
+		}
+		want[n] = true
+		for _, d := range t.Service(n).Needs {
+			if err := add(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if names == nil {
+		names = t.ServiceNames()
+	}
+	for _, n := range names {
+		if err := add(n); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]string, 0, len(want))
+	for n := range want {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (t Topology) has(name string) bool {
+	for _, s := range t.Services {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// StartOrder lists names so that each service comes after what it is
+// launched after (Spec.After) among names: the order a backend that starts
+// one service at a time would use.
+func (t Topology) StartOrder(names []string) []string {
+	in := map[string]bool{}
+	for _, n := range names {
+		in[n] = true
+	}
+	done := map[string]bool{}
+	var out []string
+	var visit func(string)
+	visit = func(n string) {
+		if done[n] {
+			return
+		}
+		done[n] = true
+		for _, d := range t.Service(n).After {
+			if in[d] {
+				visit(d)
+			}
+		}
+		out = append(out, n)
+	}
+	for _, s := range t.Services { // topology order among equals
+		if in[s.Name] {
+			visit(s.Name)
+		}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"slices"
 	"syscall"
 	"time"
 
@@ -28,7 +29,7 @@ func (c controller) service(svc string) (*service, error) {
 	}
 	sv, ok := c.s.svcs[svc]
 	if !ok {
-		if _, known := serviceDeps[svc]; known {
+		if slices.Contains(c.s.cfg.Topology.ServiceNames(), svc) {
 			return nil, fmt.Errorf("local: service %q is not running in this stack (Config.Only)", svc)
 		}
 		return nil, fmt.Errorf("local: unknown service %q", svc)

@@ -16,38 +16,38 @@ import (
 // detail says e.g. the Patroni role.
 func Probe(topo compose.Topology, svc string) (func(ctx context.Context) (detail string, err error), error) {
 	s := topo.Service(svc)
-	main := func() string { return addr(s.Port("main")) }
-	switch svc {
-	case compose.SvcEtcd:
-		return func(ctx context.Context) (string, error) { return "", etcdHealthy(ctx, main()) }, nil
-	case compose.SvcPG0, compose.SvcPG1:
+	at := addr(s.Port(s.HealthPort()))
+	none := func(err error) (string, error) { return "", err }
+	switch s.Health.Kind {
+	case compose.HealthHTTP:
+		url := "http://" + at + s.Health.Path
+		return func(ctx context.Context) (string, error) { return none(httpOK(ctx, url)) }, nil
+	case compose.HealthEtcd:
+		return func(ctx context.Context) (string, error) { return none(etcdHealthy(ctx, at)) }, nil
+	case compose.HealthPatroni:
 		// After a Kill, Patroni first reports "running" as a replica on the
 		// old timeline, then stops it for pg_rewind: "running" alone would
 		// be premature.
-		rest, pg := addr(s.Port("rest")), main()
+		rest, pg := addr(s.Port("rest")), addr(s.Port("main"))
 		return func(ctx context.Context) (string, error) { return pgNodeHealthy(ctx, rest, pg) }, nil
-	case compose.SvcHAProxy:
+	case compose.HealthHAProxy:
 		rests := map[string]string{}
-		for _, n := range []string{compose.SvcPG0, compose.SvcPG1} {
-			rests[n] = addr(topo.Service(n).Port("rest"))
+		for _, n := range compose.PGNodes {
+			rests[n.Name] = addr(topo.Service(n.Name).Port("rest"))
 		}
 		return func(ctx context.Context) (string, error) { return haproxyHealthy(ctx, s, rests) }, nil
-	case compose.SvcPgBouncer:
+	case compose.HealthPG:
 		return func(ctx context.Context) (string, error) {
 			var one int
-			return "", pgQuery(ctx, main(), "SELECT 1", &one)
+			return none(pgQuery(ctx, at, "SELECT 1", &one))
 		}, nil
-	case compose.SvcRedis:
-		return func(ctx context.Context) (string, error) { return "", redisPing(ctx, main()) }, nil
-	case compose.SvcRC0, compose.SvcRC1, compose.SvcRC2:
+	case compose.HealthRedis:
+		return func(ctx context.Context) (string, error) { return none(redisPing(ctx, at)) }, nil
+	case compose.HealthCluster:
 		masters := len(compose.RedisClusterNodes)
-		return func(ctx context.Context) (string, error) { return clusterNodeHealthy(ctx, main(), masters) }, nil
-	case compose.SvcBroker:
-		return func(ctx context.Context) (string, error) { return "", kafkaAPIVersions(ctx, main()) }, nil
-	case compose.SvcAPI, compose.SvcApp0, compose.SvcApp1:
-		return func(ctx context.Context) (string, error) { return "", httpOK(ctx, "http://"+main()+"/health") }, nil
-	case compose.SvcToxiproxy:
-		return func(ctx context.Context) (string, error) { return "", httpOK(ctx, "http://"+main()+"/version") }, nil
+		return func(ctx context.Context) (string, error) { return clusterNodeHealthy(ctx, at, masters) }, nil
+	case compose.HealthKafka:
+		return func(ctx context.Context) (string, error) { return none(kafkaAPIVersions(ctx, at)) }, nil
 	}
-	return nil, fmt.Errorf("local: no health check for service %q", svc)
+	return nil, fmt.Errorf("local: no health check of kind %q for service %q", s.Health.Kind, svc)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,26 +17,6 @@ import (
 // SLOTS and MOVED send clients through the proxy (a toxic on one link slows
 // exactly that node), while the cluster bus goes node to node directly at
 // the real bus port.
-
-// clusterNodeTimeout is cluster-node-timeout in ms: short, so a handshake
-// with a node that was not listening yet is retried soon.
-const clusterNodeTimeout = 2000
-
-func redisClusterArgs(topo compose.Topology, node, dir string) []string {
-	svc := topo.Service(node)
-	return append(redisServerArgs(svc.Port("main"), dir),
-		"--cluster-enabled", "yes",
-		"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
-		"--cluster-node-timeout", fmt.Sprint(clusterNodeTimeout),
-		"--cluster-port", fmt.Sprint(svc.Port("bus")),
-		"--cluster-announce-ip", "127.0.0.1",
-		"--cluster-announce-port", fmt.Sprint(topo.Link(compose.ClusterLink(node)).Listen),
-		"--cluster-announce-bus-port", fmt.Sprint(svc.Port("bus")),
-		// every node serves its slots alone: no full-coverage wait when a
-		// test kills one
-		"--cluster-require-full-coverage", "no",
-	)
-}
 
 // respDo sends one command on a fresh connection and returns the reply as
 // text: simple strings, integers and bulk strings; an error reply is an

@@ -36,7 +36,8 @@ func TestClusterSlotsCoverAll(t *testing.T) {
 func TestRedisClusterArgsAnnounceTheProxy(t *testing.T) {
 	topo := compose.Default(17000)
 	for _, node := range compose.RedisClusterNodes {
-		args := strings.Join(redisClusterArgs(topo, node, "/x"), " ")
+		cmd, _ := rendered(t, topo, DefaultPatroniTimers)
+		args := strings.Join(cmd(node), " ")
 		svc, link := topo.Service(node), topo.Link(compose.ClusterLink(node))
 		for _, want := range []string{
 			fmt.Sprintf("--port %d", svc.Port("main")),
@@ -53,7 +54,8 @@ func TestRedisClusterArgsAnnounceTheProxy(t *testing.T) {
 			t.Errorf("%s: link %+v does not lead from the api to the node", node, link)
 		}
 	}
-	if got, want := apiClusterSeeds(topo, topo.LinkAddr), fmt.Sprintf("rc0=127.0.0.1:%d,rc1=127.0.0.1:%d,rc2=127.0.0.1:%d",
+	cmd, _ := rendered(t, topo, DefaultPatroniTimers)
+	if got, want := argAfter(cmd(compose.SvcAPI), "--redis-cluster"), fmt.Sprintf("rc0=127.0.0.1:%d,rc1=127.0.0.1:%d,rc2=127.0.0.1:%d",
 		topo.Link(compose.LinkRC0).Listen, topo.Link(compose.LinkRC1).Listen, topo.Link(compose.LinkRC2).Listen); got != want {
 		t.Errorf("seeds %q, want %q", got, want)
 	}

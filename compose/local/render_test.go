@@ -10,6 +10,18 @@ import (
 	"github.com/whatif-lab/whatif/compose"
 )
 
+// rendered renders every service of topo as Start would, with RunDir /run/x.
+func rendered(t *testing.T, topo compose.Topology, timers PatroniTimers) (cmd func(svc string) []string, file func(svc, name string) string) {
+	t.Helper()
+	a, err := newAddressing(Config{Topology: topo, RunDir: "/run/x", Patroni: timers}, topo.ServiceNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd = func(svc string) []string { return topo.Service(svc).Command(a)[1:] }
+	file = func(svc, name string) string { return topo.Service(svc).Files(a)[name] }
+	return cmd, file
+}
+
 func argAfter(args []string, flag string) string {
 	i := slices.Index(args, flag)
 	if i < 0 || i+1 >= len(args) {
@@ -26,10 +38,8 @@ func TestRenderedPorts(t *testing.T) {
 		svc := func(n, port string) string { return compose.Addr(topo.Service(n).Port(port)) }
 		link := topo.LinkAddr
 
-		pg0, err := patroniConfig(topo, compose.SvcPG0, "/run/x/pg0", "cp", DefaultPatroniTimers)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cmd, file := rendered(t, topo, DefaultPatroniTimers)
+		pg0 := []byte(file(compose.SvcPG0, "patroni.yml"))
 		var p struct {
 			Restapi struct {
 				Listen         string `json:"listen"`
@@ -58,12 +68,12 @@ func TestRenderedPorts(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		ha := haproxyConfig(topo)
-		bouncer := pgbouncerConfig(topo, "/run/x/pgbouncer")
-		etcd := etcdArgs(topo, "/run/x/etcd")
-		api := apiArgs(topo, []string{"--query-cost", "20ms"})
-		broker := brokerArgs(topo, "/run/x/broker")
-		redisA := redisArgs(topo, "/run/x/redis")
+		ha := file(compose.SvcHAProxy, "haproxy.cfg")
+		bouncer := file(compose.SvcPgBouncer, "pgbouncer.ini")
+		etcd := cmd(compose.SvcEtcd)
+		api := cmd(compose.SvcAPI)
+		broker := cmd(compose.SvcBroker)
+		redisA := cmd(compose.SvcRedis)
 
 		cases := []struct {
 			name      string
@@ -94,9 +104,8 @@ func TestRenderedPorts(t *testing.T) {
 			{"api replica", argAfter(api, "--pg-replica"), "postgres://postgres@" + link(compose.LinkReplica) + "/postgres?sslmode=disable"},
 			{"api pgbouncer", argAfter(api, "--pgbouncer"), "postgres://postgres@" + link(compose.LinkPgBouncer) + "/postgres?sslmode=disable"},
 			{"api broker", argAfter(api, "--broker"), link(compose.LinkBroker)},
-			{"api extra args last", strings.Join(api[len(api)-2:], " "), "--query-cost 20ms"},
 		}
-		if hosts := apiDirectPG(topo); len(hosts) > 0 {
+		{
 			var want []string
 			for _, l := range topo.Links {
 				if l.From == compose.SvcAPI && (l.To == compose.SvcPG0 || l.To == compose.SvcPG1) {
@@ -123,8 +132,8 @@ func TestRenderedPorts(t *testing.T) {
 			"option httpchk OPTIONS /replica",
 			"http-check expect status 200",
 			"on-marked-down shutdown-sessions",
-			fmt.Sprintf("server pg0 %s check port %d", link(compose.LinkHAPG0), topo.Service(compose.SvcPG0).Port("rest")),
-			fmt.Sprintf("server pg1 %s check port %d", link(compose.LinkHAPG1), topo.Service(compose.SvcPG1).Port("rest")),
+			fmt.Sprintf("server pg0 %s check addr 127.0.0.1 port %d", link(compose.LinkHAPG0), topo.Service(compose.SvcPG0).Port("rest")),
+			fmt.Sprintf("server pg1 %s check addr 127.0.0.1 port %d", link(compose.LinkHAPG1), topo.Service(compose.SvcPG1).Port("rest")),
 			fmt.Sprintf("server pg0_leader %s backup track pg_write/pg0", link(compose.LinkHAPG0)),
 			fmt.Sprintf("server pg1_leader %s backup track pg_write/pg1", link(compose.LinkHAPG1)),
 		}
@@ -139,6 +148,7 @@ func TestRenderedPorts(t *testing.T) {
 			fmt.Sprintf("listen_port = %d", topo.Service(compose.SvcPgBouncer).Port("main")),
 			"pool_mode = transaction",
 			"auth_type = trust",
+			"auth_file = /run/x/pgbouncer/userlist.txt",
 		} {
 			if !strings.Contains(bouncer, l+"\n") {
 				t.Errorf("base %d: pgbouncer config lacks %q", base, l)
@@ -149,23 +159,22 @@ func TestRenderedPorts(t *testing.T) {
 
 func TestPatroniConfigPerNode(t *testing.T) {
 	topo := compose.Default(17000)
+	_, file := rendered(t, topo, PatroniTimers{TTL: 10, LoopWait: 1, RetryTimeout: 4})
 	for node, link := range map[string]string{compose.SvcPG0: compose.LinkHAPG0, compose.SvcPG1: compose.LinkHAPG1} {
-		b, err := patroniConfig(topo, node, "/r/"+node, "cp", PatroniTimers{TTL: 10, LoopWait: 1, RetryTimeout: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := string(b)
+		s := file(node, "patroni.yml")
 		for _, want := range []string{
 			`"name": "` + node + `"`,
 			`"connect_address": "` + topo.LinkAddr(link) + `"`,
 			`"ttl": 10`, `"retry_timeout": 4`,
+			`"method": "template"`,
+			`"data_dir": "/run/x/` + node + `/data"`,
 		} {
 			if !strings.Contains(s, want) {
 				t.Errorf("%s config lacks %s", node, want)
 			}
 		}
-	}
-	if _, err := patroniConfig(topo, compose.SvcRedis, "/r", "cp", DefaultPatroniTimers); err == nil {
-		t.Error("patroniConfig accepted a non-patroni service")
+		if strings.Contains(s, "initdb") {
+			t.Errorf("%s: local nodes copy the template, they run no initdb", node)
+		}
 	}
 }

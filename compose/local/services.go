@@ -2,11 +2,13 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,103 +112,56 @@ func mkServiceDir(dir string, pg *pgUser) error {
 	return nil
 }
 
-// buildServices describes the selected services of cfg.
+// buildServices describes the selected services of cfg from their specs.
 func buildServices(cfg Config, names []string, pg *pgUser) (map[string]*service, error) {
 	topo := cfg.Topology
+	a, err := newAddressing(cfg, names)
+	if err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
 	out := map[string]*service{}
 	for _, name := range names {
-		dir := filepath.Join(cfg.RunDir, name)
-		sv := &service{name: name, dir: dir, ready: make(chan struct{})}
-		sv.spec = launchSpec{Svc: name, Dir: dir}
+		if name == compose.SvcToxiproxy {
+			continue // embedded in the runner
+		}
+		sp := topo.Service(name).Spec
+		dir := a.Dir(name)
+		sv := &service{name: name, dir: dir, ready: make(chan struct{}), memLimit: sp.MemLimit, restart: sp.Restart}
+		argv := sp.Command(a)
+		sv.spec = launchSpec{Svc: name, Dir: dir, Args: argv[1:], AsPG: sp.AsPostgres}
+		if sp.Image == compose.ImageAPI {
+			sv.spec.Args = append(sv.spec.Args, cfg.APIArgs...)
+		}
 		var err error
-		switch name {
-		case compose.SvcEtcd:
-			sv.spec.Path, err = lookBin("etcd")
-			sv.spec.Args = etcdArgs(topo, dir)
-			sv.setup = func() error { return mkServiceDir(dir, nil) }
-
-		case compose.SvcPG0, compose.SvcPG1:
-			conf := filepath.Join(dir, "patroni.yml")
-			sv.spec.AsPG = true
-			sv.spec.Path, err = lookBin("patroni")
-			sv.spec.Args = []string{conf}
-			flock, ferr := lookBin("flock")
-			cp, cerr := lookBin("cp")
-			if err == nil {
-				err = errors.Join(ferr, cerr)
+		if strings.HasPrefix(argv[0], "whatif-") {
+			sv.spec.Path, err = ourBinary(cfg.BinDir, argv[0])
+		} else {
+			sv.spec.Path, err = lookBin(argv[0])
+		}
+		owner := (*pgUser)(nil)
+		if sp.AsPostgres {
+			owner = pg
+		}
+		var files map[string]string
+		if sp.Files != nil {
+			files = sp.Files(a)
+		}
+		sv.setup = func() error {
+			if err := mkServiceDir(dir, owner); err != nil {
+				return err
 			}
-			bootstrap := bootstrapCommand(flock, cp, cfg.RunDir, dir)
-			sv.setup = func() error {
-				if err := mkServiceDir(dir, pg); err != nil {
+			for _, f := range slices.Sorted(maps.Keys(files)) {
+				if err := writeOwned(compose.ConfigFile(a, name, f), []byte(files[f]), owner); err != nil {
 					return err
 				}
-				b, err := patroniConfig(topo, name, dir, bootstrap, cfg.Patroni)
-				if err != nil {
-					return err
-				}
-				return writeOwned(conf, b, pg)
 			}
-
-		case compose.SvcHAProxy:
-			conf := filepath.Join(dir, "haproxy.cfg")
-			sv.spec.Path, err = lookBin("haproxy")
-			sv.spec.Args = []string{"-db", "-f", conf}
-			sv.setup = func() error {
-				if err := mkServiceDir(dir, nil); err != nil {
-					return err
-				}
-				return writeOwned(conf, []byte(haproxyConfig(topo)), nil)
-			}
-
-		case compose.SvcPgBouncer:
-			conf := filepath.Join(dir, "pgbouncer.ini")
-			sv.spec.AsPG = true
-			sv.spec.Path, err = lookBin("pgbouncer")
-			sv.spec.Args = []string{conf}
-			sv.setup = func() error {
-				if err := mkServiceDir(dir, pg); err != nil {
-					return err
-				}
-				if err := writeOwned(filepath.Join(dir, "userlist.txt"), []byte(pgbouncerUsers), pg); err != nil {
-					return err
-				}
-				return writeOwned(conf, []byte(pgbouncerConfig(topo, dir)), pg)
-			}
-
-		case compose.SvcRedis:
-			sv.spec.Path, err = lookBin("redis-server")
-			sv.spec.Args = redisArgs(topo, dir)
-			sv.setup = func() error { return mkServiceDir(dir, nil) }
-
-		case compose.SvcRC0, compose.SvcRC1, compose.SvcRC2:
-			sv.spec.Path, err = lookBin("redis-server")
-			sv.spec.Args = redisClusterArgs(topo, name, dir)
-			sv.setup = func() error { return mkServiceDir(dir, nil) }
-
-		case compose.SvcBroker:
-			sv.spec.Path, err = ourBinary(cfg.BinDir, brokerBinary)
-			sv.spec.Args = brokerArgs(topo, dir)
-			sv.setup = func() error { return mkServiceDir(dir, nil) }
-
-		case compose.SvcAPI:
-			sv.spec.Path, err = ourBinary(cfg.BinDir, apiBinary)
-			sv.spec.Args = apiArgs(topo, cfg.APIArgs)
-			sv.setup = func() error { return mkServiceDir(dir, nil) }
-
-		case compose.SvcApp0, compose.SvcApp1:
-			sv.spec.Path, err = ourBinary(cfg.BinDir, apiBinary)
-			sv.spec.Args = appArgs(topo, name, dir, cfg.APIArgs)
-			sv.setup = func() error { return mkServiceDir(dir, nil) }
-			sv.memLimit, sv.restart = compose.AppMemLimit, true
-
-		default:
-			return nil, fmt.Errorf("local: no recipe for service %q", name)
+			return nil
 		}
 		if err == nil {
 			// The same readiness checks as the compose backend (Probe).
 			sv.health, err = Probe(topo, name)
 		}
-		if err == nil && compose.IsClusterNode(name) {
+		if err == nil && sp.Health.Kind == compose.HealthCluster {
 			sv.health = formingCluster(topo, name, sv.health)
 		}
 		if err != nil {
@@ -226,7 +181,7 @@ func ourBinary(binDir, name string) (string, error) {
 	st, err := os.Stat(p)
 	if err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
 		return "", fmt.Errorf("%s is missing or not executable: build it first (make, or go build -o %s ./services/%s)",
-			p, p, map[string]string{apiBinary: "api", brokerBinary: "broker"}[name])
+			p, p, strings.TrimPrefix(name, "whatif-"))
 	}
 	return p, nil
 }

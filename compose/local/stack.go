@@ -52,19 +52,17 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := selectServices(cfg.Topology, cfg.Only)
+	selected, err := cfg.Topology.Select(cfg.Only)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("local: %w", err)
 	}
+	// Toxiproxy is embedded in the runner, not a supervised service.
+	names := slices.DeleteFunc(selected, func(n string) bool { return n == compose.SvcToxiproxy })
 	var pg *pgUser
-	if slices.ContainsFunc(names, func(n string) bool {
-		return n == compose.SvcPG0 || n == compose.SvcPG1 || n == compose.SvcPgBouncer
-	}) {
-		u, err := postgresUser()
-		if err != nil {
+	if slices.ContainsFunc(names, func(n string) bool { return cfg.Topology.Service(n).AsPostgres }) {
+		if pg, err = runAsPG(); err != nil {
 			return nil, fmt.Errorf("local: %w", err)
 		}
-		pg = &u
 	}
 	svcs, err := buildServices(cfg, names, pg)
 	if err != nil {
@@ -154,7 +152,7 @@ func (s *Stack) bringUpAll(ctx context.Context) error {
 	}
 	// A real failure beats a cancellation; upstream beats downstream.
 	for _, real := range []bool{true, false} {
-		for _, name := range append([]string{templateSvc}, upstreamFirst...) {
+		for _, name := range append([]string{templateSvc}, s.cfg.Topology.StartOrder(s.names)...) {
 			err, ok := errs[name]
 			if ok && (!real || !errors.Is(err, context.Canceled)) {
 				return err
@@ -171,11 +169,8 @@ func (s *Stack) bringUpAll(ctx context.Context) error {
 // all of them passing together: HAProxy may have become healthy before the
 // replica existed and must now route reads to it.
 func (s *Stack) recheck(ctx context.Context) error {
-	for _, name := range upstreamFirst {
-		sv, ok := s.svcs[name]
-		if !ok {
-			continue
-		}
+	for _, name := range s.cfg.Topology.StartOrder(s.names) {
+		sv := s.svcs[name]
 		err := awaitHealthy(ctx, sv.proc, func(ctx context.Context) error {
 			_, err := sv.health(ctx)
 			return err
@@ -190,9 +185,13 @@ func (s *Stack) recheck(ctx context.Context) error {
 // bringUp launches one service once what it needs is healthy and waits
 // until it is healthy itself.
 func (s *Stack) bringUp(ctx context.Context, sv *service) error {
-	for _, d := range launchAfter[sv.name] {
+	for _, d := range s.cfg.Topology.Service(sv.name).After {
+		dep, runs := s.svcs[d]
+		if !runs {
+			continue
+		}
 		select {
-		case <-s.svcs[d].ready:
+		case <-dep.ready:
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -1,0 +1,88 @@
+package compose
+
+import (
+	"fmt"
+	"strings"
+)
+
+// haproxy routes writes to the Patroni leader and reads to the replica
+// (leader as backup), and balances HTTP over the app instances.
+var haproxy = Spec{
+	Name:    SvcHAProxy,
+	Offsets: map[string]int{"main": 40, "read": 41, "stats": 42, "apps": 43},
+	Dials: []Dial{
+		{LinkHAPG0, SvcPG0, "main"},
+		{LinkHAPG1, SvcPG1, "main"},
+		{LinkLBApp0, SvcApp0, "main"},
+		{LinkLBApp1, SvcApp1, "main"},
+	},
+	Needs:  []string{SvcPG0, SvcPG1},
+	Image:  ImageDebian,
+	Health: Health{Kind: HealthHAProxy},
+	Command: func(a Addressing) []string {
+		return []string{"haproxy", "-db", "-f", ConfigFile(a, SvcHAProxy, "haproxy.cfg")}
+	},
+	Files: func(a Addressing) map[string]string { return map[string]string{"haproxy.cfg": haproxyConfig(a)} },
+}
+
+// haproxyConfig: servers are the pg nodes' Toxiproxy links; checks go
+// straight to each node's Patroni REST port (at its address: HAProxy
+// resolves names once at start). OPTIONS, not GET: GET floods Patroni's log.
+func haproxyConfig(a Addressing) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	check := func(node string) string {
+		_, rest := SplitHostPort(a.Reach(node, "rest"))
+		return fmt.Sprintf("check addr %s port %d", a.Host(node), rest)
+	}
+	w("global")
+	w("  maxconn 4096")
+	w("")
+	w("defaults")
+	w("  mode tcp")
+	w("  option dontlognull")
+	w("  timeout connect 2s")
+	w("  timeout client 1h")
+	w("  timeout server 1h")
+	w("  timeout check 1s")
+	// on-marked-down shutdown-sessions cuts sessions to a demoted leader:
+	// that is what prevented split-brain writes in the measured SIGSTOP case.
+	w("  default-server inter 500ms fastinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions")
+	w("")
+	w("frontend pg_write_in")
+	w("  bind %s", a.Listen(SvcHAProxy, "main"))
+	w("  default_backend pg_write")
+	w("")
+	w("backend pg_write")
+	w("  option httpchk OPTIONS /primary")
+	w("  http-check expect status 200")
+	for _, n := range PGNodes {
+		w("  server %s %s %s", n.Name, a.Link(n.Link), check(n.Name))
+	}
+	w("")
+	w("frontend pg_read_in")
+	w("  bind %s", a.Listen(SvcHAProxy, "read"))
+	w("  default_backend pg_read")
+	w("")
+	w("backend pg_read")
+	w("  option httpchk OPTIONS /replica")
+	w("  http-check expect status 200")
+	for _, n := range PGNodes {
+		w("  server %s %s %s on-marked-up shutdown-backup-sessions", n.Name, a.Link(n.Link), check(n.Name))
+	}
+	// The leader serves reads only while no replica is up.
+	for _, n := range PGNodes {
+		w("  server %s_leader %s backup track pg_write/%s", n.Name, a.Link(n.Link), n.Name)
+	}
+	w("")
+	b.WriteString(AppsBalancer(a.Listen(SvcHAProxy, "apps"), a.Link))
+	w("")
+	w("frontend stats")
+	w("  bind %s", a.Listen(SvcHAProxy, "stats"))
+	w("  mode http")
+	w("  timeout client 10s")
+	w("  monitor-uri /health")
+	w("  stats enable")
+	w("  stats uri /stats")
+	return b.String()
+}
