@@ -38,6 +38,7 @@ var appOOM = Experiment{
 		"to the survivor, which dies too; restarted instances die again while the bulk client keeps asking " +
 		"(crash-loop). Protected (byte-capped cache, 413 above 1 MiB): memory stays below 70% of the limit, " +
 		"no restarts, clients see no errors.",
+	Services: []string{compose.SvcHAProxy}, // its load balancer
 	Load: Load{
 		Rate:        oomRate,
 		PeakFactor:  oomPeak,
@@ -137,11 +138,11 @@ func (b *bulkExports) Inject(ctx context.Context) error {
 		},
 	}
 	plan := loadgen.Plan{
-		Rate:        func(time.Duration) float64 { return b.rate },
-		Duration:    24 * time.Hour, // until Recover
-		MaxInFlight: 256,
-		Mix:         []loadgen.Weighted{{Op: op, Weight: 1}},
-		Policy:      loadgen.Policy{Timeout: oomBulkWait},
+		Rate:           func(time.Duration) float64 { return b.rate },
+		UntilCancelled: true, // until Recover
+		MaxInFlight:    256,
+		Mix:            []loadgen.Weighted{{Op: op, Weight: 1}},
+		Policy:         loadgen.Policy{Timeout: oomBulkWait},
 	}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel, b.done = cancel, make(chan struct{})

@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/whatif-lab/whatif/compose"
 	"net/http"
 	"time"
 
@@ -39,6 +40,7 @@ func stampede(name, title string, off []string, protected string) Experiment {
 			"missing rebuilds it itself — tens (normal) to hundreds (10x) of rebuild queries for one expiry, the DB pool " +
 			"saturates and latency spikes. Protected: " + protected + " Also: 1,000 keys written together expire within " +
 			"one second without TTL jitter, and spread over the jitter window with it.",
+		Services: []string{compose.SvcRedis},
 		Load: Load{
 			Rate:        stampedeRate,
 			MaxInFlight: 2500,

@@ -19,7 +19,9 @@ const (
 )
 
 // dbFailover builds the experiment; pause=true freezes the leader (SIGSTOP)
-// instead of killing it — the split-brain case design.md records.
+// instead of killing it — the split-brain case: the replica is promoted
+// while the old primary is frozen but alive and may wake up still believing
+// it leads (docs/scenarios.md, db-failover-pause).
 func dbFailover(pause bool) Experiment {
 	x := Experiment{
 		Name:     "db-failover",
@@ -33,6 +35,7 @@ func dbFailover(pause bool) Experiment {
 			"keep flowing from the replica, writes get 503 + Retry-After and succeed on retry with the same " +
 			"Idempotency-Key, and an audit finds every acknowledged order exactly once; the old primary " +
 			"rejoins as a replica via pg_rewind.",
+		Services: []string{compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy},
 		Load: Load{
 			Rate:        dbFailoverRate,
 			MaxInFlight: 2500, // peak rate x (timeout or retry deadline): open loop keeps sending

@@ -14,6 +14,8 @@ import (
 // Stack is a running system under test, whatever the backend.
 type Stack interface {
 	Topology() compose.Topology
+	// Services lists the services the stack runs (Toxiproxy excluded), sorted.
+	Services() []string
 	Controller() compose.Controller
 	ToxiproxyURL() string
 }

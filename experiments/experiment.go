@@ -8,9 +8,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
@@ -53,6 +55,10 @@ type Experiment struct {
 	// scale when their name is listed in ScaledSettings.
 	Settings       map[string]string
 	ScaledSettings []string
+	// Services are the services the experiment drives or breaks; the stack
+	// starts those, the API, the Instances and what they need
+	// (compose.Topology.Select), nothing else.
+	Services []string
 	// Instances are further API processes (topology services running the
 	// api binary, e.g. the app instances behind the load balancer): each
 	// gets the run's protections, settings and reset like the API, and its
@@ -136,6 +142,40 @@ func (x Experiment) validate() error {
 		return fmt.Errorf("experiment %s: needs Cascade and Holds checks", x.Name)
 	case x.Phases.Baseline <= 0 || x.Phases.Fault <= 0 || x.Phases.Recovery <= 0:
 		return fmt.Errorf("experiment %s: every phase needs a positive duration", x.Name)
+	}
+	return nil
+}
+
+// Needs is every service the experiment names: its Services, the API and
+// the API instances, sorted.
+func (x Experiment) Needs() []string {
+	all := slices.Concat([]string{compose.SvcAPI}, x.Services, x.Instances)
+	slices.Sort(all)
+	return slices.Compact(all)
+}
+
+// Protections are the mitigations the experiment claims: those its
+// unprotected run switches off, minus those off in both runs. --break may
+// name only these.
+func (x Experiment) Protections() []string {
+	var out []string
+	for _, p := range x.Mitigation {
+		if !slices.Contains(x.Off, p) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// CheckBreak rejects a --break list naming anything but the experiment's
+// own protections, before any work starts.
+func (x Experiment) CheckBreak(names []string) error {
+	own := x.Protections()
+	for _, p := range names {
+		if !slices.Contains(own, p) {
+			return fmt.Errorf("--break %q: not a protection of %s (its protections: %s)", p, x.Name, strings.Join(own, ", "))
+		}
 	}
 	return nil
 }

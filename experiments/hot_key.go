@@ -8,10 +8,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
@@ -56,6 +56,7 @@ func hotKeyExperiment(name, title string, off []string, protected string) Experi
 			"master owns, and that master's link is slowed by 200 ms. Unprotected: the hot node carries ~87% of the " +
 			"cluster's commands while the other two idle, and the p99 of the hot key follows the slow link. Protected: " +
 			protected,
+		Services: compose.RedisClusterNodes,
 		Load: Load{
 			Rate:        hotKeyRate,
 			MaxInFlight: 2500,
@@ -127,52 +128,31 @@ func productReads(e *Env, name string, id func() int64) loadgen.Op {
 // warmProducts reads every product of the run once, so each run starts
 // with the cluster holding them, as after hours of traffic.
 func warmProducts(ctx context.Context, e *Env) error {
-	ids := make(chan int64)
-	errs := make(chan error, 16)
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range ids {
-				err := retryFor(ctx, 10*time.Second, func() error {
-					req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/products/%d", e.APIURL, id), nil)
-					if err != nil {
-						return err
-					}
-					resp, err := e.HTTP.Do(req)
-					if err != nil {
-						return err
-					}
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						return fmt.Errorf("GET /products/%d: %s", id, resp.Status)
-					}
-					return nil
-				})
+	g, gctx := errgroup.WithContext(ctx) // the first error cancels the other reads
+	g.SetLimit(16)
+	for id := int64(hotKeyID); id <= hotKeyID+hotColdKeys && gctx.Err() == nil; id++ {
+		g.Go(func() error {
+			return retryFor(gctx, 10*time.Second, func() error {
+				req, err := http.NewRequestWithContext(gctx, http.MethodGet, fmt.Sprintf("%s/products/%d", e.APIURL, id), nil)
 				if err != nil {
-					errs <- err
-					return
+					return err
 				}
-			}
-		}()
+				resp, err := e.HTTP.Do(req)
+				if err != nil {
+					return err
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					return fmt.Errorf("GET /products/%d: %s", id, resp.Status)
+				}
+				return nil
+			})
+		})
 	}
-	var err error
-feed:
-	for id := int64(hotKeyID); id <= hotKeyID+hotColdKeys; id++ {
-		select {
-		case ids <- id:
-		case err = <-errs:
-			break feed
-		}
-	}
-	close(ids)
-	wg.Wait()
-	close(errs)
-	if err != nil {
+	if err := g.Wait(); err != nil {
 		return err
 	}
-	return <-errs // nil when the channel is empty
+	return ctx.Err() // cancelled before every product was read
 }
 
 // slowHotNode finds the master owning the hot key from the cluster's own

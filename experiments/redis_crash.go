@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"context"
+	"github.com/whatif-lab/whatif/compose"
 	"time"
 
 	"github.com/whatif-lab/whatif/loadgen"
@@ -28,6 +29,7 @@ var redisCrash = Experiment{
 		"saturates — errors and timeouts. Protected: the in-process L1 serves the hot keys, the breaker " +
 		"answers degraded instead of queueing, and after Redis restarts cold the hottest keys are warmed " +
 		"before traffic reaches it, so the DB sees no thundering herd.",
+	Services: []string{compose.SvcRedis},
 	Load: Load{
 		Rate: redisCrashRate,
 		// enough connections for the peak rate times the client timeout:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/internal/clock"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
@@ -46,6 +47,9 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 	if err := x.validate(); err != nil {
 		return nil, err
 	}
+	if err := x.CheckBreak(o.Break); err != nil {
+		return nil, err
+	}
 	if o.Scale <= 0 {
 		o.Scale = 1
 	}
@@ -55,10 +59,10 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 	if len(o.Variants) == 0 {
 		o.Variants = []Variant{Unprotected, Protected}
 	}
-	top := st.Topology()
-	for _, svc := range x.Instances {
-		if !slices.Contains(top.ServiceNames(), svc) {
-			return nil, fmt.Errorf("experiment %s: API instance %q is not a service of this stack", x.Name, svc)
+	running := st.Services()
+	for _, svc := range x.Needs() {
+		if !slices.Contains(running, svc) {
+			return nil, fmt.Errorf("experiment %s needs service %q, which this stack does not run (it runs: %s)", x.Name, svc, strings.Join(running, ", "))
 		}
 	}
 	admin := newAPIAdmin("http://" + clientAddr(st, compose.SvcAPI, "main"))
@@ -158,7 +162,7 @@ func prepare(ctx context.Context, x Experiment, env *Env, known map[string]bool,
 	}
 	// Every service up and healthy (Start on a running service only waits
 	// for its health): a run never inherits the last run's broken cluster.
-	for _, svc := range env.Topology.ServiceNames() {
+	for _, svc := range env.Stack.Services() {
 		if svc == compose.SvcToxiproxy {
 			continue
 		}
@@ -262,13 +266,13 @@ func play(ctx context.Context, x Experiment, env *Env, r *Run, o Options) error 
 	defer stopLoad()
 	con := newConsole(o.Console, r, x)
 	plan := loadgen.Plan{
-		Rate:        func(time.Duration) float64 { return env.offeredRate(r.Rate) },
-		Duration:    24 * time.Hour, // stopped by the runner once the recovery window has been observed
-		MaxInFlight: x.Load.maxInFlight(),
-		Mix:         x.Load.Ops(env),
-		Seed:        o.Seed,
-		OnResult:    env.Ledger.observe,
-		OnSecond:    con.second,
+		Rate:           func(time.Duration) float64 { return env.offeredRate(r.Rate) },
+		UntilCancelled: true, // stopped by the runner once the recovery window has been observed
+		MaxInFlight:    x.Load.maxInFlight(),
+		Mix:            x.Load.Ops(env),
+		Seed:           o.Seed,
+		OnResult:       env.Ledger.observe,
+		OnSecond:       con.second,
 	}
 	if x.Load.Policy != nil {
 		plan.Policy = x.Load.Policy(env)
@@ -333,19 +337,7 @@ func play(ctx context.Context, x Experiment, env *Env, r *Run, o Options) error 
 
 // wait sleeps d (the runner owns time: phases are durations by design) and
 // reports whether the context is still alive.
-func wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
+func wait(ctx context.Context, d time.Duration) bool { return clock.Sleep(ctx, d) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))

@@ -39,6 +39,7 @@ var slowQuery = Experiment{
 		"seconds and the unrelated writes queue behind the reports until they time out. Protected: reports run in " +
 		"their own two-connection pool on the replica with statement and acquire timeouts, and a breaker stops " +
 		"sending them while they are slow, so they fail fast while writes keep their latency. Recovery is the seed's: CREATE INDEX CONCURRENTLY, no restart.",
+	Services: []string{compose.SvcPG0, compose.SvcPG1},
 	Load: Load{
 		Rate:        slowQueryRate,
 		MaxInFlight: 2500,

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"github.com/whatif-lab/whatif/compose"
 	"net/http"
 	"time"
 
@@ -33,6 +34,7 @@ var trafficSpike = Experiment{
 		"15 req/s, and checkouts enter the database six at a time, high priority first: a low-priority checkout " +
 		"that waited 250 ms is shed with 503 + Retry-After, so high-priority checkouts keep their goodput and a " +
 		"bounded p99.",
+	Services: []string{compose.SvcPgBouncer},
 	Load: Load{
 		Rate: spikeRate,
 		// A 10x spike on top of a 10x peak would be 100x normal, far past

@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"github.com/whatif-lab/whatif/compose"
 	"net/http"
 	"time"
 )
@@ -32,12 +33,13 @@ var trafficSpikeQueue = Experiment{
 	Name:     "traffic-spike-queue",
 	Title:    "Sudden 10x traffic spike, checkouts queued through the broker",
 	Scenario: 4,
-	Shows: "traffic-spike's flash sale and 10x step, protected by a queue in front of the write: each checkout is " +
-		"produced to the broker and answered 202 once the broker acknowledged it; three workers apply them in " +
-		"order at the row lock's pace (100/s), once per Idempotency-Key. Unprotected is traffic-spike's: a " +
-		"Postgres connection per checkout, and users fail with the storm. Protected: acceptance stays fast for " +
-		"everyone, the database works at its capacity, and after the spike the backlog drains with nothing " +
-		"acknowledged lost.",
+	Shows: fmt.Sprintf("traffic-spike's flash sale and 10x step, protected by a queue in front of the write: each checkout is "+
+		"produced to the broker and answered 202 once the broker acknowledged it; %d workers apply them in "+
+		"order at the row lock's pace (100/s), once per Idempotency-Key. Unprotected is traffic-spike's: a "+
+		"Postgres connection per checkout, and users fail with the storm. Protected: acceptance stays fast for "+
+		"everyone, the database works at its capacity, and after the spike the backlog drains with nothing "+
+		"acknowledged lost.", compose.CheckoutWorkers),
+	Services:   []string{compose.SvcPgBouncer, compose.SvcBroker},
 	Load:       trafficSpike.Load,
 	Mitigation: []string{"db_pooler", "priority_shed", "rate_limit", "queue_writes"},
 	Settings:   trafficSpike.Settings,

@@ -2,7 +2,11 @@ package experiments
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/whatif-lab/whatif/compose"
 )
 
 // make test runs only the protected half of these variants (Makefile,
@@ -77,6 +81,48 @@ func TestSwitchedOff(t *testing.T) {
 	for _, tc := range cases {
 		if got := x.switchedOff(tc.variant, tc.broken); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("switchedOff(%s, %v) = %v, want %v", tc.variant, tc.broken, got, tc.want)
+		}
+	}
+}
+
+// Every experiment's services are services of the topology, and the stack
+// started for it holds the API and everything it names.
+func TestEveryExperimentNamesItsServices(t *testing.T) {
+	topo := compose.Default(0)
+	for _, x := range All() {
+		got, err := topo.Select(x.Needs())
+		if err != nil {
+			t.Errorf("%s: %v", x.Name, err)
+			continue
+		}
+		for _, n := range x.Needs() {
+			if !slices.Contains(got, n) {
+				t.Errorf("%s: stack %v lacks %s", x.Name, got, n)
+			}
+		}
+	}
+}
+
+func TestCheckBreak(t *testing.T) {
+	x := Experiment{Name: "x", Mitigation: []string{"l1_cache", "db_breaker", "cache_warm"}, Off: []string{"db_breaker"}}
+	cases := []struct {
+		brk  []string
+		want string // "" = accepted
+	}{
+		{nil, ""},
+		{[]string{"l1_cache"}, ""},
+		{[]string{"cache_warm", "l1_cache"}, ""},
+		{[]string{"db_breaker"}, `--break "db_breaker": not a protection of x (its protections: cache_warm, l1_cache)`},
+		{[]string{"l1_cache", "rate_limit"}, `--break "rate_limit"`},
+		{[]string{""}, `--break ""`},
+	}
+	for _, c := range cases {
+		err := x.CheckBreak(c.brk)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%v: %v", c.brk, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v: error %v, want %q", c.brk, err, c.want)
 		}
 	}
 }

@@ -29,6 +29,11 @@ func TestRejectsBadInput(t *testing.T) {
 		{[]string{"explain"}, "explain takes one experiment name"},
 		{[]string{"explain", "nope"}, `unknown experiment "nope"`},
 		{[]string{"down", "--base", "70000"}, "--base 70000"},
+		// checked before any stack starts, naming the experiment's own protections
+		{[]string{"run", "redis-crash", "--break", "cache_bound"}, `not a protection of redis-crash (its protections: cache_warm, db_breaker, db_timeouts, l1_cache)`},
+		{[]string{"run", "hot-key-replicas", "--break", "hot_key_l1"}, `not a protection of hot-key-replicas`},
+		{[]string{"up", "--for", "nope"}, `--for: unknown experiment "nope"`},
+		{[]string{"up", "extra"}, "unexpected arguments"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
@@ -59,7 +64,7 @@ func TestHelpListsFlags(t *testing.T) {
 	}{
 		{[]string{"run", "--help"}, []string{"-quick", "-load", "-variant", "-break", "-stack", "-logs"}},
 		{[]string{"run", "redis-crash", "-h"}, []string{"-quick", "-stack"}},
-		{[]string{"up", "--help"}, []string{"-stack", "-base", "-logs"}},
+		{[]string{"up", "--help"}, []string{"-stack", "-base", "-logs", "-for"}},
 		{[]string{"down", "--help"}, []string{"-stack", "-base"}},
 	}
 	for _, c := range cases {

@@ -19,6 +19,7 @@ import (
 	"github.com/whatif-lab/whatif/compose"
 	"github.com/whatif-lab/whatif/compose/docker"
 	"github.com/whatif-lab/whatif/compose/local"
+	"github.com/whatif-lab/whatif/experiments"
 )
 
 // serveCmd is the hidden command `whatif up` runs detached: it holds the
@@ -34,7 +35,8 @@ func (f *stackFlags) serveLog() string {
 }
 
 func cmdUp(ctx context.Context, args []string) (int, error) {
-	sf, err := parseStackFlags("up", args)
+	// _serve parses the same args again; this only checks them first
+	sf, _, err := parseUpFlags("up", args)
 	if err != nil {
 		return 2, err
 	}
@@ -83,11 +85,11 @@ func cmdUp(ctx context.Context, args []string) (int, error) {
 }
 
 func cmdServe(ctx context.Context, args []string) (int, error) {
-	sf, err := parseStackFlags(serveCmd, args)
+	sf, only, err := parseUpFlags(serveCmd, args)
 	if err != nil {
 		return 2, err
 	}
-	st, err := sf.start(ctx, os.Stdout)
+	st, err := sf.start(ctx, os.Stdout, only)
 	if err != nil {
 		return 1, err
 	}
@@ -99,6 +101,31 @@ func cmdServe(ctx context.Context, args []string) (int, error) {
 	<-ctx.Done()
 	fmt.Println("stopping")
 	return 0, nil
+}
+
+// parseUpFlags parses up's flags: the stack flags and --for, which names
+// an experiment whose services alone are started (nil = the whole stack).
+func parseUpFlags(cmd string, args []string) (*stackFlags, []string, error) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	sf := addStackFlags(fs)
+	forX := fs.String("for", "", "start only what this experiment needs (whatif list); default: the whole stack")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, nil, fmt.Errorf("%s: unexpected arguments: %s", cmd, strings.Join(fs.Args(), " "))
+	}
+	if err := sf.validate(); err != nil {
+		return nil, nil, err
+	}
+	if *forX == "" {
+		return sf, nil, nil
+	}
+	x, err := experiments.Lookup(*forX)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--for: %w", err)
+	}
+	return sf, x.Needs(), nil
 }
 
 // parseStackFlags parses a command that takes only the stack flags.

@@ -56,7 +56,10 @@ func cmdRun(ctx context.Context, args []string) (int, error) {
 	if *brk != "" {
 		o.Break = strings.Split(*brk, ",")
 	}
-	st, err := sf.start(ctx, os.Stdout)
+	if err := x.CheckBreak(o.Break); err != nil {
+		return 2, err
+	}
+	st, err := sf.start(ctx, os.Stdout, x.Needs())
 	if err != nil {
 		return 1, err
 	}

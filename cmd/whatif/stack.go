@@ -1,12 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
@@ -100,12 +104,13 @@ func (r *runningStack) close() {
 }
 
 // start brings a stack up in this process; it dies with this process.
-func (f *stackFlags) start(ctx context.Context, out io.Writer) (*runningStack, error) {
+// only names the services to run (what they need is added); nil = all.
+func (f *stackFlags) start(ctx context.Context, out io.Writer, only []string) (*runningStack, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
 	if f.compose() {
-		return f.startCompose(ctx, out)
+		return f.startCompose(ctx, out, only)
 	}
 	bin, err := f.bin()
 	if err != nil {
@@ -114,7 +119,7 @@ func (f *stackFlags) start(ctx context.Context, out io.Writer) (*runningStack, e
 	if err := local.Reap(f.runDir()); err != nil {
 		return nil, fmt.Errorf("removing leftovers of an earlier run: %w", err)
 	}
-	cfg := local.Config{Topology: f.topology(), RunDir: f.runDir(), BinDir: bin}
+	cfg := local.Config{Topology: f.topology(), RunDir: f.runDir(), BinDir: bin, Only: only}
 	var logf *os.File
 	if *f.logs != "" {
 		if logf, err = os.Create(*f.logs); err != nil {
@@ -131,12 +136,13 @@ func (f *stackFlags) start(ctx context.Context, out io.Writer) (*runningStack, e
 		return nil, fmt.Errorf("starting the local stack: %w", err)
 	}
 	fmt.Fprintf(out, "stack up in %.1fs (ports %d-%d, run dir %s)\n", time.Since(t0).Seconds(), *f.base, *f.base+compose.PortSpan-1, f.runDir())
+	fmt.Fprintln(out, readyProfile(st.ReadyAfter()))
 	return &runningStack{stack: st, logs: logf}, nil
 }
 
 // startCompose brings the docker stack up; docker.Start first removes
 // whatever a killed runner left at this base.
-func (f *stackFlags) startCompose(ctx context.Context, out io.Writer) (*runningStack, error) {
+func (f *stackFlags) startCompose(ctx context.Context, out io.Writer, only []string) (*runningStack, error) {
 	var logf *os.File
 	if *f.logs != "" {
 		var err error
@@ -145,7 +151,7 @@ func (f *stackFlags) startCompose(ctx context.Context, out io.Writer) (*runningS
 		}
 	}
 	t0 := time.Now()
-	st, err := docker.Start(ctx, docker.Config{Topology: f.topology()})
+	st, err := docker.Start(ctx, docker.Config{Topology: f.topology(), Only: only})
 	if err != nil {
 		if logf != nil {
 			logf.Close()
@@ -153,5 +159,18 @@ func (f *stackFlags) startCompose(ctx context.Context, out io.Writer) (*runningS
 		return nil, fmt.Errorf("starting the compose stack: %w", err)
 	}
 	fmt.Fprintf(out, "compose stack %s up in %.1fs (ports %d-%d on 127.0.0.1)\n", st.Project().Name, time.Since(t0).Seconds(), *f.base, *f.base+compose.PortSpan-1)
+	fmt.Fprintln(out, readyProfile(st.ReadyAfter()))
 	return &runningStack{stack: st, logs: logf}, nil
+}
+
+// readyProfile is the cold-start profile: each service and when it was
+// healthy, first to last.
+func readyProfile(ready map[string]time.Duration) string {
+	names := slices.Collect(maps.Keys(ready))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(ready[a], ready[b]) })
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %.1fs", n, ready[n].Seconds())
+	}
+	return "healthy after: " + strings.Join(parts, ", ")
 }

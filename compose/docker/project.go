@@ -89,47 +89,34 @@ func ProjectName(base int) string { return fmt.Sprintf("whatif-%d", base) }
 // subnetIndex picks a /24 per base (bases are PortSpan apart).
 func subnetIndex(base int) int { return (base / compose.PortSpan) % 256 }
 
-// hostIDs are the last octet of each service's static address.
-var hostIDs = map[string]int{
-	compose.SvcToxiproxy: 10, compose.SvcAPI: 11, compose.SvcRedis: 12,
-	compose.SvcEtcd: 13, compose.SvcPG0: 14, compose.SvcPG1: 15,
-	compose.SvcHAProxy: 16, compose.SvcPgBouncer: 17, compose.SvcBroker: 18,
-	compose.SvcApp0: 19, compose.SvcApp1: 20,
-	// cluster nodes from .24: room below for other services
-	compose.SvcRC0: 24, compose.SvcRC1: 25, compose.SvcRC2: 26,
+// hostID is the last octet of a service's static address: its place in
+// the topology, from .10.
+func hostID(topo compose.Topology, svc string) int {
+	for i, s := range topo.Services {
+		if s.Name == svc {
+			return 10 + i
+		}
+	}
+	panic(fmt.Sprintf("docker: unknown service %q", svc))
 }
 
-// deps is who must be healthy before a service starts. Toxiproxy comes
-// first for everyone: every link goes through it.
-var deps = map[string][]string{
-	compose.SvcToxiproxy: nil,
-	compose.SvcEtcd:      {compose.SvcToxiproxy},
-	compose.SvcRedis:     {compose.SvcToxiproxy},
-	compose.SvcBroker:    {compose.SvcToxiproxy},
-	// cluster nodes form the cluster themselves once up (see recipes.go)
-	compose.SvcRC0:       {compose.SvcToxiproxy},
-	compose.SvcRC1:       {compose.SvcToxiproxy},
-	compose.SvcRC2:       {compose.SvcToxiproxy},
-	compose.SvcPG0:       {compose.SvcToxiproxy, compose.SvcEtcd},
-	compose.SvcPG1:       {compose.SvcToxiproxy, compose.SvcEtcd},
-	compose.SvcHAProxy:   {compose.SvcPG0, compose.SvcPG1},
-	compose.SvcPgBouncer: {compose.SvcHAProxy},
-	compose.SvcAPI: {compose.SvcRedis, compose.SvcBroker, compose.SvcHAProxy, compose.SvcPgBouncer,
-		compose.SvcRC0, compose.SvcRC1, compose.SvcRC2},
-	compose.SvcApp0: {compose.SvcAPI}, // after the api's start-up migration
-	compose.SvcApp1: {compose.SvcAPI},
-}
-
-// startOrder is a topological order of deps.
-var startOrder = []string{
-	compose.SvcToxiproxy, compose.SvcEtcd, compose.SvcRedis, compose.SvcRC0, compose.SvcRC1, compose.SvcRC2,
-	compose.SvcBroker, compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy, compose.SvcPgBouncer, compose.SvcAPI,
-	compose.SvcApp0, compose.SvcApp1,
-}
-
-// NewProject derives the containers of a topology. It fails when the
-// topology has a service this backend has no recipe for.
+// NewProject derives the containers of a whole topology: what the compose
+// file holds.
 func NewProject(topo compose.Topology, img Images, timers PatroniTimers) (Project, error) {
+	return NewProjectFor(topo, img, timers, nil)
+}
+
+// NewProjectFor derives the containers of the named services and what
+// they need (compose.Topology.Select; nil = all), in start order: each
+// after Toxiproxy and after what its spec launches it after.
+func NewProjectFor(topo compose.Topology, img Images, timers PatroniTimers, only []string) (Project, error) {
+	if err := timers.Validate(); err != nil {
+		return Project{}, fmt.Errorf("docker: %w", err)
+	}
+	names, err := topo.Select(only)
+	if err != nil {
+		return Project{}, fmt.Errorf("docker: %w", err)
+	}
 	idx := subnetIndex(topo.Base)
 	p := Project{
 		Name:      ProjectName(topo.Base),
@@ -137,28 +124,36 @@ func NewProject(topo compose.Topology, img Images, timers PatroniTimers) (Projec
 		Subnet:    fmt.Sprintf("10.198.%d.0/24", idx),
 		HostImage: img.Debian,
 	}
-	ip := func(svc string) string { return fmt.Sprintf("10.198.%d.%d", idx, hostIDs[svc]) }
-	for _, name := range topo.ServiceNames() {
-		if _, ok := deps[name]; !ok {
-			return Project{}, fmt.Errorf("docker: no recipe for topology service %q", name)
-		}
+	ip := func(svc string) string { return fmt.Sprintf("10.198.%d.%d", idx, hostID(topo, svc)) }
+	a := addressing{topo: topo, runs: map[string]bool{}, timers: timers, ip: ip}
+	for _, n := range names {
+		a.runs[n] = true
 	}
-	for _, name := range startOrder {
+	for _, name := range topo.StartOrder(names) {
 		svc := topo.Service(name)
-		c := Container{Service: name, IP: ip(name), DependsOn: deps[name]}
+		c := Container{Service: name, IP: ip(name)}
+		if name != compose.SvcToxiproxy {
+			// every link goes through it
+			c.DependsOn = []string{compose.SvcToxiproxy}
+		}
+		for _, d := range svc.After {
+			if a.runs[d] {
+				c.DependsOn = append(c.DependsOn, d)
+			}
+		}
 		// Only the services' own ports are published: the proxies' listen
 		// ports serve the containers, and every published port costs the
 		// engine a docker-proxy process and iptables rules at start (9
 		// containers with 25 ports took ~25 s to start here).
 		c.Ports = sortedPorts(svc)
-		r := recipe{topo: topo, timers: timers, ip: ip}
-		if err := r.fill(&c, img); err != nil {
+		if err := a.fill(&c, img); err != nil {
 			return Project{}, err
 		}
 		p.Containers = append(p.Containers, c)
 	}
-	kafka := kafkaContainer(topo, img, ip(compose.SvcBroker))
-	p.Containers = append(p.Containers, kafka)
+	if a.runs[compose.SvcBroker] {
+		p.Containers = append(p.Containers, kafkaContainer(topo, img, ip(compose.SvcBroker)))
+	}
 	return p, nil
 }
 

@@ -125,8 +125,8 @@ func TestDependenciesDialThroughToxiproxy(t *testing.T) {
 		{compose.SvcHAProxy, "server pg0 toxiproxy:" + itoa(topo.Link(compose.LinkHAPG0).Listen)},
 		{compose.SvcEtcd, "--advertise-client-urls http://toxiproxy:" + itoa(topo.Link(compose.LinkPatroniEtcd).Listen)},
 		{compose.SvcAPI, "'--redis-cluster' 'rc0=toxiproxy:" + itoa(topo.Link(compose.LinkRC0).Listen) + ",rc1=toxiproxy:" + itoa(topo.Link(compose.LinkRC1).Listen)},
-		{compose.SvcRC1, "--cluster-announce-port " + itoa(topo.Link(compose.LinkRC1).Listen) + " "},
-		{compose.SvcRC1, "--cluster-announce-hostname toxiproxy --cluster-preferred-endpoint-type hostname"},
+		{compose.SvcRC1, "'--cluster-announce-port' '" + itoa(topo.Link(compose.LinkRC1).Listen) + "'"},
+		{compose.SvcRC1, "'--cluster-announce-hostname' 'toxiproxy' '--cluster-preferred-endpoint-type' 'hostname'"},
 	}
 	for _, tc := range cases {
 		var c Container
@@ -184,5 +184,39 @@ func TestClientAddrIsTheContainersAddress(t *testing.T) {
 		if port != itoa(topo.Service(tc.svc).Port(tc.port)) {
 			t.Errorf("%s: port %s, want the topology's %d", tc.svc, port, topo.Service(tc.svc).Port(tc.port))
 		}
+	}
+}
+
+// A stack started for some services holds those and what they need,
+// and nothing dials or proxies to a service it does not run.
+func TestProjectForSomeServices(t *testing.T) {
+	topo := compose.Default(19000)
+	p, err := NewProjectFor(topo, DefaultImages, DefaultPatroniTimers, []string{compose.SvcAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range p.Containers {
+		names = append(names, c.Service)
+	}
+	slices.Sort(names)
+	if want := []string{"api", "etcd", "haproxy", "pg0", "pg1", "redis", "toxiproxy"}; !slices.Equal(names, want) {
+		t.Fatalf("containers %v, want %v", names, want)
+	}
+	for _, c := range p.Containers {
+		all := strings.Join(c.Command, " ")
+		for _, absent := range []string{"--redis-cluster", "--broker", "--pgbouncer", "--checkout-workers", "=rc0:", "=broker:", "=app0:"} {
+			if strings.Contains(all, absent) {
+				t.Errorf("%s: %q in %s", c.Service, absent, all)
+			}
+		}
+		for _, d := range c.DependsOn {
+			if !slices.Contains(names, d) {
+				t.Errorf("%s depends on %s, which does not run", c.Service, d)
+			}
+		}
+	}
+	if _, err := NewProjectFor(topo, DefaultImages, DefaultPatroniTimers, []string{"kafka"}); err == nil {
+		t.Error("an unknown service was accepted")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -28,6 +29,9 @@ type Config struct {
 	Topology compose.Topology // zero value = compose.Default(0)
 	Images   Images           // zero value = DefaultImages
 	Patroni  PatroniTimers    // zero value = DefaultPatroniTimers
+	// Only is an optional subset of services to start; what they need is
+	// added (compose.Topology.Select). nil = all.
+	Only []string
 	// StartTimeout bounds Start (when ctx has no earlier deadline) and each
 	// Controller.Start. Default 120 s.
 	StartTimeout time.Duration
@@ -79,7 +83,7 @@ type Stack struct {
 func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	began := time.Now()
 	cfg = cfg.withDefaults()
-	proj, err := NewProject(cfg.Topology, cfg.Images, cfg.Patroni)
+	proj, err := NewProjectFor(cfg.Topology, cfg.Images, cfg.Patroni, cfg.Only)
 	if err != nil {
 		return nil, err
 	}
@@ -463,6 +467,18 @@ func (s *Stack) ToxiproxyTarpit() string { return ToxiproxyTarpit }
 
 // Topology is the topology the stack runs.
 func (s *Stack) Topology() compose.Topology { return s.cfg.Topology }
+
+// Services lists the services this stack runs (Toxiproxy excluded), sorted.
+func (s *Stack) Services() []string {
+	var out []string
+	for _, c := range s.proj.Default() {
+		if c.Service != compose.SvcToxiproxy {
+			out = append(out, c.Service)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Project is the compose project the stack runs.
 func (s *Stack) Project() Project { return s.proj }
