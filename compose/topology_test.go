@@ -100,3 +100,17 @@ func TestStartOrderFollowsAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestCapabilitiesCheck(t *testing.T) {
+	c := Capabilities{Missing: map[Capability]string{MemoryLimits: "needs root", CPUWeights: "no cgroup"}}
+	if err := c.Check(nil); err != nil {
+		t.Errorf("nothing needed: %v", err)
+	}
+	if err := c.Check([]Capability{RestartCounts}); err != nil {
+		t.Errorf("restart counts are there: %v", err)
+	}
+	err := c.Check([]Capability{RestartCounts, MemoryLimits, CPUWeights})
+	if err == nil || err.Error() != "this stack cannot offer cpu-weights (no cgroup); memory-limits (needs root)" {
+		t.Errorf("err = %v", err)
+	}
+}

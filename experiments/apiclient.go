@@ -14,7 +14,7 @@ import (
 type apiAdmin struct {
 	base  string
 	hc    *http.Client
-	token string // bearer token, if the stack needs one (AdminTokener)
+	token string // bearer token, if the stack needs one (Stack.AdminToken)
 }
 
 func newAPIAdmin(base string) *apiAdmin {

@@ -49,6 +49,7 @@ var appOOM = Experiment{
 		Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: oomTimeout} },
 	},
 	Instances:  compose.AppInstances,
+	Requires:   []compose.Capability{compose.MemoryLimits, compose.RestartCounts},
 	Mitigation: []string{"cache_bound", "payload_cap"},
 	Phases:     Phases{Baseline: 40 * time.Second, Fault: 60 * time.Second, Recovery: 40 * time.Second},
 	Fault: func(e *Env) chaos.Fault {
@@ -90,7 +91,7 @@ func exportReads(e *Env) loadgen.Op {
 	if err != nil {
 		panic(err) // constants above are valid; this cannot happen
 	}
-	lb := "http://" + clientAddr(e.Stack, compose.SvcHAProxy, "apps")
+	lb := "http://" + e.Stack.ClientAddr(compose.SvcHAProxy, "apps")
 	return &loadgen.HTTPOp{
 		OpName: "export",
 		Client: e.HTTP,
@@ -126,7 +127,7 @@ func (b *bulkExports) Inject(ctx context.Context) error {
 	if b.cancel != nil {
 		return nil
 	}
-	lb := "http://" + clientAddr(b.e.Stack, compose.SvcHAProxy, "apps")
+	lb := "http://" + b.e.Stack.ClientAddr(compose.SvcHAProxy, "apps")
 	hc := loadgen.NewHTTPClient(256)
 	run := time.Now().UnixNano() % 1e9
 	op := &loadgen.HTTPOp{

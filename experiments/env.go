@@ -18,26 +18,19 @@ type Stack interface {
 	Services() []string
 	Controller() compose.Controller
 	ToxiproxyURL() string
-}
-
-// directStack is a Stack whose services a client on this host can reach
-// by a shorter path than their published ports (compose: the container's
-// own address on its bridge network, not docker's userland port proxy).
-type directStack interface {
+	// ToxiproxyTarpit is HOST:PORT of a tarpit beside the Toxiproxy
+	// server, as that server dials it; "" = the runner's own.
+	ToxiproxyTarpit() string
+	// ClientAddr is HOST:PORT where a client on this host reaches a
+	// service's port (compose: the container's own address, not docker's
+	// userland port proxy).
 	ClientAddr(svc, port string) string
+	// AdminToken is the bearer token of the API's admin endpoints; ""
+	// when loopback suffices.
+	AdminToken() string
+	// Capabilities is what the stack offers beyond its Controller.
+	Capabilities() compose.Capabilities
 }
-
-// clientAddr is HOST:PORT where the load generator reaches a service's port.
-func clientAddr(st Stack, svc, port string) string {
-	if d, ok := st.(directStack); ok {
-		return d.ClientAddr(svc, port)
-	}
-	return compose.Addr(st.Topology().Service(svc).Port(port))
-}
-
-// tarpitStack is a Stack whose Toxiproxy server has a tarpit of its own
-// (compose: in its container, out of the runner's reach).
-type tarpitStack interface{ ToxiproxyTarpit() string }
 
 // Env is what an experiment's pieces (fault, ops, audit) see of one run.
 type Env struct {

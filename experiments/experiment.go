@@ -59,6 +59,9 @@ type Experiment struct {
 	// starts those, the API, the Instances and what they need
 	// (compose.Topology.Select), nothing else.
 	Services []string
+	// Requires are what the stack must offer beyond its Controller;
+	// checked before the matrix starts.
+	Requires []compose.Capability
 	// Instances are further API processes (topology services running the
 	// api binary, e.g. the app instances behind the load balancer): each
 	// gets the run's protections, settings and reset like the API, and its

@@ -59,14 +59,17 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 	if len(o.Variants) == 0 {
 		o.Variants = []Variant{Unprotected, Protected}
 	}
+	if err := st.Capabilities().Check(x.Requires); err != nil {
+		return nil, fmt.Errorf("%s: %w", x.Name, err)
+	}
 	running := st.Services()
 	for _, svc := range x.Needs() {
 		if !slices.Contains(running, svc) {
 			return nil, fmt.Errorf("experiment %s needs service %q, which this stack does not run (it runs: %s)", x.Name, svc, strings.Join(running, ", "))
 		}
 	}
-	admin := newAPIAdmin("http://" + clientAddr(st, compose.SvcAPI, "main"))
-	admin.token = adminToken(st)
+	admin := newAPIAdmin("http://" + st.ClientAddr(compose.SvcAPI, "main"))
+	admin.token = st.AdminToken()
 	known, err := admin.Protections(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the API's protections: %w", err)
@@ -121,11 +124,11 @@ func runOne(ctx context.Context, x Experiment, st Stack, admin *apiAdmin, known 
 		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), admin: admin,
 		HTTP: loadgen.NewHTTPClient(x.Load.maxInFlight()), instances: map[string]*apiAdmin{},
 	}
-	if t, ok := st.(tarpitStack); ok {
-		env.Toxi.WithTarpit(t.ToxiproxyTarpit())
+	if t := st.ToxiproxyTarpit(); t != "" {
+		env.Toxi.WithTarpit(t)
 	}
 	for _, svc := range x.Instances {
-		a := newAPIAdmin("http://" + clientAddr(st, svc, "main"))
+		a := newAPIAdmin("http://" + st.ClientAddr(svc, "main"))
 		a.token = admin.token
 		env.instances[svc] = a
 	}

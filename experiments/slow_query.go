@@ -40,6 +40,8 @@ var slowQuery = Experiment{
 		"their own two-connection pool on the replica with statement and acquire timeouts, and a breaker stops " +
 		"sending them while they are slow, so they fail fast while writes keep their latency. Recovery is the seed's: CREATE INDEX CONCURRENTLY, no restart.",
 	Services: []string{compose.SvcPG0, compose.SvcPG1},
+	// the replica stands in for another machine (replicaOnItsOwnHost)
+	Requires: []compose.Capability{compose.CPUWeights},
 	Load: Load{
 		Rate:        slowQueryRate,
 		MaxInFlight: 2500,

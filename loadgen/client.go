@@ -3,6 +3,8 @@ package loadgen
 import (
 	"context"
 	"time"
+
+	"github.com/whatif-lab/whatif/internal/clock"
 )
 
 // Client runs logical requests under a Policy: attempts, waits between them,
@@ -54,26 +56,11 @@ func (c *Client) Do(ctx context.Context, op Op, seq uint64, scheduled time.Time)
 		if c.budget != nil && !c.budget.tryRetry(c.now()) {
 			break
 		}
-		if !sleepCtx(ctx, wait) {
+		if !clock.Sleep(ctx, wait) {
 			break
 		}
 	}
 	res.Latency = time.Since(scheduled)
 	res.Op, res.Seq, res.Scheduled, res.Sent = op.Name(), seq, scheduled, sent
 	return res
-}
-
-// sleepCtx waits d or until ctx ends; it reports whether the full wait passed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -26,6 +26,11 @@ type Plan struct {
 	Mix         []Weighted // chosen per request by a RNG seeded with Seed
 	Policy      Policy     // client policy for entries without their own
 	Seed        int64
+	// UntilCancelled schedules requests until Run's context is cancelled
+	// instead of for Duration, which must then be zero. Rate must not stay
+	// at zero for good: the scheduler walks through a stretch without
+	// requests before it looks at the context again.
+	UntilCancelled bool
 	// DropAfter bounds the wait for a free worker, counted from when the
 	// request became due to the scheduler; 0 = DefaultDropAfter.
 	DropAfter time.Duration
@@ -45,8 +50,11 @@ func (p Plan) Validate() error {
 	if p.Rate == nil {
 		bad("Rate is nil")
 	}
-	if p.Duration <= 0 {
-		bad("Duration must be > 0, got %v", p.Duration)
+	switch {
+	case p.UntilCancelled && p.Duration != 0:
+		bad("Duration (%v) and UntilCancelled both set", p.Duration)
+	case !p.UntilCancelled && p.Duration <= 0:
+		bad("Duration must be > 0 (or UntilCancelled set), got %v", p.Duration)
 	}
 	if p.MaxInFlight < 1 {
 		bad("MaxInFlight must be >= 1, got %d", p.MaxInFlight)
@@ -93,4 +101,17 @@ func (p Plan) dropAfter() time.Duration {
 		return DefaultDropAfter
 	}
 	return p.DropAfter
+}
+
+// forever is the schedule's end with UntilCancelled: never reached (146
+// years), and far enough below the largest Duration that rounding it up to
+// whole seconds does not overflow.
+const forever = time.Duration(1 << 62)
+
+// end is when the schedule ends.
+func (p Plan) end() time.Duration {
+	if p.UntilCancelled {
+		return forever
+	}
+	return p.Duration
 }

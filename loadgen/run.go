@@ -11,7 +11,8 @@ import (
 // stay live before they are compacted; later stragglers thaw them again.
 const freezeLag = 3
 
-// Run drives p's schedule until p.Duration has passed, then waits for the
+// Run drives p's schedule until p.Duration has passed (with
+// p.UntilCancelled, until ctx is cancelled), then waits for the
 // requests in flight (bounded by the policy timeouts) and returns the
 // timeline. Canceling ctx stops early: requests not yet sent count as
 // dropped, requests in flight are canceled, and Run returns the timeline so
@@ -31,7 +32,7 @@ func Run(ctx context.Context, p Plan) (*Timeline, error) {
 		plan:  p,
 		mix:   m,
 		start: start,
-		tl:    newTimeline(start, p.Duration),
+		tl:    newTimeline(start, p.end()),
 		jobs:  make(chan job),
 	}
 	var rep *reporter
@@ -84,7 +85,7 @@ type runner struct {
 // lazily up to MaxInFlight), and drops those that waited longer than
 // DropAfter for a worker.
 func (r *runner) schedule(rep *reporter) {
-	sched := newSchedule(r.plan.Rate, r.plan.Duration)
+	sched := newSchedule(r.plan.Rate, r.plan.end())
 	nextOff, more := sched.next()
 	dropAfter := r.plan.dropAfter()
 	var (
@@ -120,7 +121,7 @@ func (r *runner) schedule(rep *reporter) {
 			rep.elapsed(curSec)
 		}
 		if !more && head == len(pending) {
-			rep.elapsed(int((r.plan.Duration + time.Second - 1) / time.Second))
+			rep.elapsed(int((r.plan.end() + time.Second - 1) / time.Second))
 			return
 		}
 

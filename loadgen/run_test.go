@@ -229,6 +229,30 @@ func TestRunStopsCleanlyOnCancel(t *testing.T) {
 	}
 }
 
+func TestRunUntilCancelled(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var seconds []Second
+	ok := FuncOp("ok", func(context.Context, uint64) Result { return Result{Code: 200} })
+	tl, err := Run(ctx, Plan{
+		Rate: ConstantRate(100), UntilCancelled: true, MaxInFlight: 4,
+		Mix:      []Weighted{{Op: ok, Weight: 1}},
+		OnSecond: func(s Second) { seconds = append(seconds, s) },
+	})
+	if !errors.Is(err, context.DeadlineExceeded) || tl == nil {
+		t.Fatalf("Run = %v, %v; want the timeline and the context's error", tl, err)
+	}
+	if d := tl.Duration(); d < 300*time.Millisecond || d > 10*time.Second {
+		t.Errorf("Duration() = %v, want how long it ran", d)
+	}
+	if s := tl.Window(0, time.Hour); s.Offered < 10 || s.OK+s.Dropped+s.Canceled != s.Offered {
+		t.Errorf("offered=%d ok=%d dropped=%d canceled=%d", s.Offered, s.OK, s.Dropped, s.Canceled)
+	}
+	if len(seconds) == 0 || seconds[0].All.Offered == 0 {
+		t.Errorf("OnSecond saw %v, want the seconds it ran", seconds)
+	}
+}
+
 func TestRunReportsEachSecondOnceInOrder(t *testing.T) {
 	var seconds []Second // OnSecond runs on one goroutine, Run waits for it
 	ok := FuncOp("ok", func(context.Context, uint64) Result { return Result{Code: 200} })
@@ -301,6 +325,9 @@ func TestPlanValidate(t *testing.T) {
 		{"valid", func(p *Plan) {}, nil},
 		{"no rate", func(p *Plan) { p.Rate = nil }, []string{"Rate"}},
 		{"no duration", func(p *Plan) { p.Duration = 0 }, []string{"Duration"}},
+		{"negative duration", func(p *Plan) { p.Duration = -time.Second }, []string{"Duration"}},
+		{"until cancelled", func(p *Plan) { p.Duration, p.UntilCancelled = 0, true }, nil},
+		{"duration and until cancelled", func(p *Plan) { p.UntilCancelled = true }, []string{"Duration", "UntilCancelled"}},
 		{"no workers", func(p *Plan) { p.MaxInFlight = 0 }, []string{"MaxInFlight"}},
 		{"negative drop wait", func(p *Plan) { p.DropAfter = -1 }, []string{"DropAfter"}},
 		{"empty mix", func(p *Plan) { p.Mix = nil }, []string{"Mix is empty"}},

@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/whatif-lab/whatif/compose"
-	"github.com/whatif-lab/whatif/compose/docker"
-	"github.com/whatif-lab/whatif/compose/local"
 	"github.com/whatif-lab/whatif/experiments"
 )
 
@@ -32,6 +30,24 @@ func (f *stackFlags) pidFile() string {
 
 func (f *stackFlags) serveLog() string {
 	return filepath.Join(stateRoot(), fmt.Sprintf("serve-%d.log", *f.base))
+}
+
+// servicesFile lists the services a `whatif up` stack runs, one a line.
+func (f *stackFlags) servicesFile() string {
+	return filepath.Join(stateRoot(), fmt.Sprintf("serve-%d.services", *f.base))
+}
+
+// servedServices is what the stack at this base runs (nil if unknown).
+func (f *stackFlags) servedServices() map[string]bool {
+	b, err := os.ReadFile(f.servicesFile())
+	if err != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, l := range strings.Fields(string(b)) {
+		out[l] = true
+	}
+	return out
 }
 
 func cmdUp(ctx context.Context, args []string) (int, error) {
@@ -94,6 +110,12 @@ func cmdServe(ctx context.Context, args []string) (int, error) {
 		return 1, err
 	}
 	defer st.close()
+	// status lists what this stack runs, which --for may have narrowed
+	running := append(st.stack.Services(), compose.SvcToxiproxy)
+	if err := os.WriteFile(sf.servicesFile(), []byte(strings.Join(running, "\n")+"\n"), 0o644); err != nil {
+		return 1, err
+	}
+	defer os.Remove(sf.servicesFile())
 	if err := os.WriteFile(sf.pidFile(), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return 1, err
 	}
@@ -174,19 +196,15 @@ func cmdDown(ctx context.Context, args []string) (int, error) {
 	}
 	os.Remove(sf.pidFile())
 	os.Remove(sf.serveLog())
-	if sf.compose() {
-		// whatever a crashed runner or server left: containers, network
-		if err := docker.Reap(ctx, *sf.base); err != nil {
-			return 1, err
-		}
-		fmt.Printf("compose stack %s is down; no container or network of it is left\n", docker.ProjectName(*sf.base))
-		return 0, nil
-	}
-	// whatever a crashed runner or server left: processes, data, run folder
-	if err := local.Reap(sf.runDir()); err != nil {
+	b, err := sf.backend()
+	if err != nil {
 		return 1, err
 	}
-	fmt.Printf("stack at base %d is down; nothing left in %s\n", *sf.base, sf.runDir())
+	what, err := b.reap(ctx)
+	if err != nil {
+		return 1, err
+	}
+	fmt.Printf("stack at base %d is down; %s\n", *sf.base, what)
 	return 0, nil
 }
 
@@ -202,10 +220,15 @@ func cmdStatus(ctx context.Context, args []string) (int, error) {
 	}
 	fmt.Printf("stack at base %d, served by pid %d\n", *sf.base, pid)
 	top := sf.topology()
+	runs := sf.servedServices()
+	served := func(svc string) bool { return runs == nil || runs[svc] }
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tPORT\tLISTENING")
 	bad := 0
 	for _, s := range top.Services {
+		if !served(s.Name) {
+			continue
+		}
 		for name, p := range s.Ports {
 			ok := listening(p)
 			if !ok {
@@ -217,6 +240,9 @@ func cmdStatus(ctx context.Context, args []string) (int, error) {
 	for _, l := range top.Links {
 		if sf.compose() {
 			break // the proxies listen inside the stack's network only
+		}
+		if !served(l.To) {
+			continue
 		}
 		ok := listening(l.Listen)
 		if !ok {

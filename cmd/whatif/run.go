@@ -59,6 +59,13 @@ func cmdRun(ctx context.Context, args []string) (int, error) {
 	if err := x.CheckBreak(o.Break); err != nil {
 		return 2, err
 	}
+	b, err := sf.backend()
+	if err != nil {
+		return 1, err
+	}
+	if err := b.offers().Check(x.Requires); err != nil {
+		return 1, fmt.Errorf("%s on the %s stack: %w", x.Name, *sf.kind, err)
+	}
 	st, err := sf.start(ctx, os.Stdout, x.Needs())
 	if err != nil {
 		return 1, err

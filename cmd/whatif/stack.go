@@ -16,7 +16,6 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/whatif-lab/whatif/compose"
-	"github.com/whatif-lab/whatif/compose/docker"
 	"github.com/whatif-lab/whatif/compose/local"
 	"github.com/whatif-lab/whatif/experiments"
 )
@@ -79,6 +78,7 @@ func (f *stackFlags) compose() bool { return *f.kind == "compose" }
 type stoppable interface {
 	experiments.Stack
 	Stop(ctx context.Context) error
+	ReadyAfter() map[string]time.Duration
 }
 
 type runningStack struct {
@@ -89,12 +89,6 @@ type runningStack struct {
 func (r *runningStack) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if ds, ok := r.stack.(*docker.Stack); ok && r.logs != nil {
-		// Containers keep their logs until removed: copy them first.
-		if err := ds.WriteLogs(ctx, r.logs); err != nil {
-			fmt.Fprintln(os.Stderr, "whatif: copying container logs:", err)
-		}
-	}
 	if err := r.stack.Stop(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "whatif: stopping the stack:", err)
 	}
@@ -109,56 +103,27 @@ func (f *stackFlags) start(ctx context.Context, out io.Writer, only []string) (*
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	if f.compose() {
-		return f.startCompose(ctx, out, only)
-	}
-	bin, err := f.bin()
+	b, err := f.backend()
 	if err != nil {
 		return nil, err
 	}
-	if err := local.Reap(f.runDir()); err != nil {
-		return nil, fmt.Errorf("removing leftovers of an earlier run: %w", err)
-	}
-	cfg := local.Config{Topology: f.topology(), RunDir: f.runDir(), BinDir: bin, Only: only}
 	var logf *os.File
+	var logs io.Writer // nil unless --logs: a nil *os.File is not a nil writer
 	if *f.logs != "" {
 		if logf, err = os.Create(*f.logs); err != nil {
 			return nil, fmt.Errorf("--logs: %w", err)
 		}
-		cfg.Logs = logf
+		logs = logf
 	}
 	t0 := time.Now()
-	st, err := local.Start(ctx, cfg)
+	st, where, err := b.start(ctx, only, logs)
 	if err != nil {
 		if logf != nil {
 			logf.Close()
 		}
-		return nil, fmt.Errorf("starting the local stack: %w", err)
+		return nil, fmt.Errorf("starting the %s stack: %w", *f.kind, err)
 	}
-	fmt.Fprintf(out, "stack up in %.1fs (ports %d-%d, run dir %s)\n", time.Since(t0).Seconds(), *f.base, *f.base+compose.PortSpan-1, f.runDir())
-	fmt.Fprintln(out, readyProfile(st.ReadyAfter()))
-	return &runningStack{stack: st, logs: logf}, nil
-}
-
-// startCompose brings the docker stack up; docker.Start first removes
-// whatever a killed runner left at this base.
-func (f *stackFlags) startCompose(ctx context.Context, out io.Writer, only []string) (*runningStack, error) {
-	var logf *os.File
-	if *f.logs != "" {
-		var err error
-		if logf, err = os.Create(*f.logs); err != nil {
-			return nil, fmt.Errorf("--logs: %w", err)
-		}
-	}
-	t0 := time.Now()
-	st, err := docker.Start(ctx, docker.Config{Topology: f.topology(), Only: only})
-	if err != nil {
-		if logf != nil {
-			logf.Close()
-		}
-		return nil, fmt.Errorf("starting the compose stack: %w", err)
-	}
-	fmt.Fprintf(out, "compose stack %s up in %.1fs (ports %d-%d on 127.0.0.1)\n", st.Project().Name, time.Since(t0).Seconds(), *f.base, *f.base+compose.PortSpan-1)
+	fmt.Fprintf(out, "stack up in %.1fs (ports %d-%d, %s)\n", time.Since(t0).Seconds(), *f.base, *f.base+compose.PortSpan-1, where)
 	fmt.Fprintln(out, readyProfile(st.ReadyAfter()))
 	return &runningStack{stack: st, logs: logf}, nil
 }

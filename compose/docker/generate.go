@@ -14,5 +14,5 @@ func ComposeFile() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return p.YAML(), nil
+	return p.YAML()
 }

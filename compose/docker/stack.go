@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/netip"
@@ -32,6 +33,10 @@ type Config struct {
 	// Only is an optional subset of services to start; what they need is
 	// added (compose.Topology.Select). nil = all.
 	Only []string
+	// Logs, if set, receives every container's log lines, prefixed with the
+	// service name, when the stack stops (containers keep their logs until
+	// they are removed).
+	Logs io.Writer
 	// StartTimeout bounds Start (when ctx has no earlier deadline) and each
 	// Controller.Start. Default 120 s.
 	StartTimeout time.Duration
@@ -432,8 +437,14 @@ func (s *Stack) failure(svc string, err error) error {
 // this Stack did not create, e.g. after a failed Start). Idempotent.
 func (s *Stack) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() {
+		var logErr error
+		if s.cfg.Logs != nil {
+			if err := s.WriteLogs(ctx, s.cfg.Logs); err != nil {
+				logErr = fmt.Errorf("docker: copying container logs: %w", err)
+			}
+		}
 		s.cancel()
-		s.stopErr = reap(ctx, s.cli, s.proj.Name)
+		s.stopErr = errors.Join(logErr, reap(ctx, s.cli, s.proj.Name))
 		s.cli.Close()
 	})
 	return s.stopErr
@@ -479,6 +490,14 @@ func (s *Stack) Services() []string {
 	slices.Sort(out)
 	return out
 }
+
+// Capabilities: every container can be memory-limited, CPU-weighted and
+// its restarts counted.
+func (s *Stack) Capabilities() compose.Capabilities { return Offers() }
+
+// Offers is what a compose stack can do beyond its Controller: everything
+// the experiments ask for.
+func Offers() compose.Capabilities { return compose.Capabilities{} }
 
 // Project is the compose project the stack runs.
 func (s *Stack) Project() Project { return s.proj }

@@ -1,16 +1,17 @@
 package local
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // procInfo is what /proc/<pid>/stat tells us about one process.
@@ -29,59 +30,50 @@ func (p procInfo) gone() bool { return p.State == 'Z' || p.State == 'X' }
 // procTable is one snapshot of every process on the machine.
 type procTable map[int]procInfo
 
-// parseStat parses the content of /proc/<pid>/stat. The command name is in
-// parentheses and may itself contain spaces and parentheses, so fields are
-// counted from the last ')'.
-func parseStat(b []byte) (procInfo, error) {
-	open := bytes.IndexByte(b, '(')
-	closing := bytes.LastIndexByte(b, ')')
-	if open < 0 || closing < open {
-		return procInfo{}, fmt.Errorf("malformed stat %q", b)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:open])))
+// procFS is /proc, read by procfs.
+var procFS = sync.OnceValues(procfs.NewDefaultFS)
+
+// statProc reads /proc/<pid>/stat of fs; ok is false when the process does
+// not exist (or the file does not parse).
+func statProc(fs procfs.FS, pid int) (procInfo, bool) {
+	p, err := fs.Proc(pid)
 	if err != nil {
-		return procInfo{}, fmt.Errorf("malformed stat pid: %w", err)
+		return procInfo{}, false
 	}
-	// Fields after "comm": state(3) ppid(4) pgrp(5) ... starttime(22).
-	f := strings.Fields(string(b[closing+1:]))
-	if len(f) < 20 {
-		return procInfo{}, fmt.Errorf("short stat for pid %d", pid)
-	}
-	ppid, err := strconv.Atoi(f[1])
+	return info(p)
+}
+
+func info(p procfs.Proc) (procInfo, bool) {
+	s, err := p.Stat()
 	if err != nil {
-		return procInfo{}, fmt.Errorf("stat ppid of %d: %w", pid, err)
+		return procInfo{}, false
 	}
-	start, err := strconv.ParseUint(f[19], 10, 64)
-	if err != nil {
-		return procInfo{}, fmt.Errorf("stat starttime of %d: %w", pid, err)
-	}
-	return procInfo{PID: pid, PPID: ppid, State: f[0][0], Start: start}, nil
+	return procInfo{PID: s.PID, PPID: s.PPID, State: s.State[0], Start: s.Starttime}, true
 }
 
 // readProc returns the stat of one process; ok is false when it does not exist.
 func readProc(pid int) (procInfo, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	fs, err := procFS()
 	if err != nil {
 		return procInfo{}, false
 	}
-	p, err := parseStat(b)
-	return p, err == nil
+	return statProc(fs, pid)
 }
 
 // scanProcs snapshots /proc. Processes that exit while we read are skipped.
 func scanProcs() (procTable, error) {
-	ents, err := os.ReadDir("/proc")
+	fs, err := procFS()
 	if err != nil {
 		return nil, err
 	}
-	t := make(procTable, len(ents))
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if p, ok := readProc(pid); ok {
-			t[pid] = p
+	ps, err := fs.AllProcs()
+	if err != nil {
+		return nil, err
+	}
+	t := make(procTable, len(ps))
+	for _, p := range ps {
+		if i, ok := info(p); ok {
+			t[i.PID] = i
 		}
 	}
 	return t, nil

@@ -1,42 +1,82 @@
 package local
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
-func TestParseStat(t *testing.T) {
-	cases := []struct {
-		in   string
-		want procInfo
-	}{
-		{"42 (sleep) S 7 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0",
-			procInfo{PID: 42, PPID: 7, State: 'S', Start: 12345}},
-		// A command name with spaces and parentheses, as a process may set.
-		{"99 (postgres: (x) y) T 1 99 99 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0",
-			procInfo{PID: 99, PPID: 1, State: 'T', Start: 777}},
-		{"5 (z) Z 4 5 5 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0",
-			procInfo{PID: 5, PPID: 4, State: 'Z', Start: 1}},
+func TestStatProc(t *testing.T) {
+	// A fake /proc: each stat line has every field procfs reads (up to
+	// cguest_time, field 44); starttime is field 22.
+	stat := func(pid int, comm string, state byte, ppid int, start uint64) string {
+		return fmt.Sprintf("%d (%s) %c %d%s %d%s\n", pid, comm, state, ppid, strings.Repeat(" 0", 17), start, strings.Repeat(" 0", 22))
 	}
-	for _, c := range cases {
-		got, err := parseStat([]byte(c.in))
-		if err != nil || got != c.want {
-			t.Errorf("parseStat(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
+	root := t.TempDir()
+	files := map[int]string{
+		42: stat(42, "sleep", 'S', 7, 12345),
+		// A command name with spaces and parentheses, as a process may set.
+		99: stat(99, "postgres: (x) y", 'T', 1, 777),
+		5:  stat(5, "z", 'Z', 4, 1),
+		6:  "6 (short) S 1 2 3\n",
+		8:  "garbage\n",
+	}
+	for pid, content := range files {
+		dir := filepath.Join(root, strconv.Itoa(pid))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	for _, bad := range []string{"", "1 (x", "x (y) S 1", "1 (y) S 1 2 3"} {
-		if _, err := parseStat([]byte(bad)); err == nil {
-			t.Errorf("parseStat(%q) accepted", bad)
+	fs, err := procfs.NewFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		pid  int
+		want procInfo
+		ok   bool
+	}{
+		{42, procInfo{PID: 42, PPID: 7, State: 'S', Start: 12345}, true},
+		{99, procInfo{PID: 99, PPID: 1, State: 'T', Start: 777}, true},
+		{5, procInfo{PID: 5, PPID: 4, State: 'Z', Start: 1}, true},
+		{6, procInfo{}, false},
+		{8, procInfo{}, false},
+		{3, procInfo{}, false}, // no such process
+	}
+	for _, c := range cases {
+		if got, ok := statProc(fs, c.pid); got != c.want || ok != c.ok {
+			t.Errorf("statProc(%d) = %+v, %v; want %+v, %v", c.pid, got, ok, c.want, c.ok)
 		}
 	}
 	if !(procInfo{State: 'Z'}).gone() || (procInfo{State: 'T'}).gone() {
 		t.Error("gone() wrong")
+	}
+}
+
+// readProc and scanProcs read the real /proc.
+func TestReadProcSelf(t *testing.T) {
+	self, ok := readProc(os.Getpid())
+	if !ok || self.PID != os.Getpid() || self.PPID != os.Getppid() || self.Start == 0 || self.gone() {
+		t.Fatalf("readProc(self) = %+v, %v", self, ok)
+	}
+	tab, err := scanProcs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tab[self.PID]; got.PPID != self.PPID || got.Start != self.Start {
+		t.Errorf("scanProcs()[self] = %+v, want %+v", got, self) // the state may differ
 	}
 }
 

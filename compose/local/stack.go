@@ -37,6 +37,7 @@ type Stack struct {
 	// Stop has begun its sweep.
 	launchMu sync.Mutex
 
+	offers   compose.Capabilities
 	began    time.Time // when Start was called
 	stopOnce sync.Once
 	stopErr  error
@@ -74,7 +75,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err := prepareRunDir(cfg.RunDir); err != nil {
 		return nil, err
 	}
-	s := &Stack{cfg: cfg, names: names, svcs: svcs, pg: pg, began: began,
+	s := &Stack{cfg: cfg, names: names, svcs: svcs, pg: pg, began: began, offers: Offers(),
 		logs: &logSink{dir: filepath.Join(cfg.RunDir, "logs"), copy: cfg.Logs}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
@@ -413,6 +414,35 @@ func (s *Stack) Controller() compose.Controller { return controller{s} }
 // ToxiproxyURL is the embedded Toxiproxy API.
 func (s *Stack) ToxiproxyURL() string {
 	return "http://" + addr(s.cfg.Topology.Service(compose.SvcToxiproxy).Port("main"))
+}
+
+// ToxiproxyTarpit: the embedded Toxiproxy dials the runner's own tarpit.
+func (s *Stack) ToxiproxyTarpit() string { return "" }
+
+// ClientAddr is where a client on this host reaches a service's port.
+func (s *Stack) ClientAddr(svc, port string) string {
+	return addr(s.cfg.Topology.Service(svc).Port(port))
+}
+
+// AdminToken: the api's admin endpoints trust loopback.
+func (s *Stack) AdminToken() string { return "" }
+
+// Capabilities is what this stack offers beyond its Controller: Offers,
+// as it was when the stack started.
+func (s *Stack) Capabilities() compose.Capabilities { return s.offers }
+
+// Offers is what a local stack started by this runner can do beyond its
+// Controller. Memory limits and CPU weights need cgroups, which only root
+// can create here (cgroup.go).
+func Offers() compose.Capabilities {
+	c := compose.Capabilities{Missing: map[compose.Capability]string{}}
+	if err := MemoryLimits(); err != nil {
+		c.Missing[compose.MemoryLimits] = err.Error()
+	}
+	if err := CPUWeights(); err != nil {
+		c.Missing[compose.CPUWeights] = err.Error()
+	}
+	return c
 }
 
 // Topology is the topology the stack runs.

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/whatif-lab/whatif/internal/clock"
 	"github.com/whatif-lab/whatif/services/internal/db"
 	"github.com/whatif-lab/whatif/services/internal/httpx"
 )
@@ -126,7 +127,7 @@ func (a *app) checkoutWorker(ctx context.Context, rd *kafka.Reader) {
 			if ctx.Err() == nil {
 				a.count.checkoutWorkerErrors.Add(1)
 				a.workerLog.logf("checkout worker: fetch: %v", err)
-				sleepCtx(ctx, 200*time.Millisecond)
+				clock.Sleep(ctx, 200*time.Millisecond)
 			}
 			continue
 		}
@@ -139,7 +140,7 @@ func (a *app) checkoutWorker(ctx context.Context, rd *kafka.Reader) {
 			}
 			a.count.checkoutWorkerErrors.Add(1)
 			a.workerLog.logf("checkout worker: apply: %v", err)
-			sleepCtx(ctx, 200*time.Millisecond)
+			clock.Sleep(ctx, 200*time.Millisecond)
 		}
 		if err := rd.CommitMessages(ctx, m); err != nil && ctx.Err() == nil {
 			a.count.checkoutWorkerErrors.Add(1)
@@ -189,13 +190,4 @@ func (a *app) applyQueued(ctx context.Context, value []byte) error {
 		a.count.checkoutRedelivered.Add(1)
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
