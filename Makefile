@@ -12,7 +12,8 @@ DEB_PKGS := postgresql-15 postgresql-client-15 patroni python3-psycopg2 python3-
 # NAME:protected runs only the protected half: these variants switch off the
 # same protections as the experiment before them, so their unprotected half
 # is that experiment's, already run here (make experiment runs all four).
-EXPERIMENTS_QUICK := redis-crash db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing:protected hot-key hot-key-replicas:protected app-oom traffic-spike traffic-spike-queue:protected slow-query
+# redis-crash runs as a normal user instead (experiments-unprivileged).
+EXPERIMENTS_QUICK := db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing:protected hot-key hot-key-replicas:protected app-oom traffic-spike traffic-spike-queue:protected slow-query
 # STACK=compose runs `make experiment` on the docker compose reference stack.
 STACK ?= local
 EXPERIMENTS_COMPOSE := redis-crash db-failover app-oom
@@ -23,7 +24,7 @@ GO_IMAGES := api broker toxiproxy
 # `make test` adds the compose experiments only where a Docker engine answers.
 DOCKER_OK := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: all deps build test unit integration experiments-quick experiment bench list clean fmt vet images experiments-compose
+.PHONY: all deps build test unit integration experiments-quick experiment bench list clean fmt vet images experiments-compose experiments-unprivileged
 
 all: build
 
@@ -116,3 +117,25 @@ bench:
 
 clean:
 	rm -rf $(BIN) results
+
+# redis-crash, quick, full matrix, as a normal user: the path of a workshop
+# laptop or a CI runner without root (no credential switch, no chown, a
+# state root of its own, no cgroups). As root it runs as UNPRIV_USER,
+# created if missing, from a copy of the binaries in a directory that user
+# can reach (a clone under /root is not); the report is copied back.
+UNPRIV_USER ?= whatif
+UNPRIV_RESULTS := $(CURDIR)/results/unprivileged
+experiments-unprivileged: build
+	@set -e; mkdir -p $(UNPRIV_RESULTS); \
+	if [ "$$(id -u)" = 0 ]; then \
+	  id -u $(UNPRIV_USER) >/dev/null 2>&1 || useradd --create-home --shell /bin/sh $(UNPRIV_USER); \
+	  dir=$$(mktemp -d /tmp/whatif-unprivileged.XXXXXX); trap 'rm -rf "$$dir"' EXIT; \
+	  cp $(BIN)/whatif $(BIN)/whatif-api $(BIN)/whatif-broker "$$dir"/; mkdir "$$dir/results"; \
+	  chmod 755 "$$dir"; chown -R $(UNPRIV_USER): "$$dir/results"; \
+	  echo "=== redis-crash as $(UNPRIV_USER) (uid $$(id -u $(UNPRIV_USER)))"; \
+	  rc=0; (cd "$$dir" && runuser -u $(UNPRIV_USER) -- "$$dir/whatif" run redis-crash --quick --results "$$dir/results") || rc=$$?; \
+	  cp -r "$$dir/results/." $(UNPRIV_RESULTS)/; exit $$rc; \
+	else \
+	  echo "=== redis-crash as $$(id -un) (uid $$(id -u))"; \
+	  $(BIN)/whatif run redis-crash --quick --results $(UNPRIV_RESULTS); \
+	fi

@@ -196,6 +196,7 @@ func cmdDown(ctx context.Context, args []string) (int, error) {
 	}
 	os.Remove(sf.pidFile())
 	os.Remove(sf.serveLog())
+	os.Remove(sf.servicesFile())
 	b, err := sf.backend()
 	if err != nil {
 		return 1, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/whatif-lab/whatif/compose"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -32,6 +33,17 @@ func cmdExplain(args []string) (int, error) {
 	fmt.Printf("switched off in the unprotected run: %s\n", strings.Join(x.Mitigation, ", "))
 	if len(x.Off) > 0 {
 		fmt.Printf("switched off in both runs: %s\n", strings.Join(x.Off, ", "))
+	}
+	fmt.Printf("--break takes: %s\n", strings.Join(x.Protections(), ", "))
+	if stack, err := compose.Default(0).Select(x.Needs()); err == nil {
+		fmt.Printf("services it starts: %s\n", strings.Join(stack, ", "))
+	}
+	if len(x.Requires) > 0 {
+		var need []string
+		for _, c := range x.Requires {
+			need = append(need, string(c))
+		}
+		fmt.Printf("needs from the stack: %s\n", strings.Join(need, ", "))
 	}
 	fmt.Println()
 	fmt.Println("unprotected runs must show the cascade:")

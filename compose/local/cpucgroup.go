@@ -22,16 +22,21 @@ import (
 // cpuCgroupRoot is where the v1 cpu controller is mounted.
 var cpuCgroupRoot = "/sys/fs/cgroup/cpu"
 
+const (
+	cpuSharesFile = "cpu.shares"
+	cpuWhat       = "a CPU weight"
+)
+
 type cpuCgroup struct{ dir string }
 
 // newCPUCgroup creates (or reuses) the service's cpu cgroup with weight.
 func newCPUCgroup(runDir, svc string, weight int) (*cpuCgroup, error) {
-	dir, err := makeCgroup(cpuCgroupRoot, "cpu.shares", "a CPU weight", runDir, svc)
+	dir, err := makeCgroup(cpuCgroupRoot, cpuSharesFile, cpuWhat, runDir, svc)
 	if err != nil {
 		return nil, err
 	}
 	c := &cpuCgroup{dir: dir}
-	if err := os.WriteFile(filepath.Join(c.dir, "cpu.shares"), []byte(strconv.Itoa(weight)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(c.dir, cpuSharesFile), []byte(strconv.Itoa(weight)), 0o644); err != nil {
 		return nil, fmt.Errorf("cpu cgroup cpu.shares: %w", err)
 	}
 	return c, nil

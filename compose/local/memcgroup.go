@@ -17,16 +17,21 @@ import (
 // memCgroupRoot is where the v1 memory controller is mounted.
 var memCgroupRoot = "/sys/fs/cgroup/memory"
 
+const (
+	memLimitFile = "memory.limit_in_bytes"
+	memWhat      = "a memory limit"
+)
+
 type memCgroup struct{ dir string }
 
 // newMemCgroup creates (or reuses) the service's cgroup with the limit.
 func newMemCgroup(runDir, svc string, limit int64) (*memCgroup, error) {
-	dir, err := makeCgroup(memCgroupRoot, "memory.limit_in_bytes", "a memory limit", runDir, svc)
+	dir, err := makeCgroup(memCgroupRoot, memLimitFile, memWhat, runDir, svc)
 	if err != nil {
 		return nil, err
 	}
 	c := &memCgroup{dir: dir}
-	if err := c.write("memory.limit_in_bytes", limit); err != nil {
+	if err := c.write(memLimitFile, limit); err != nil {
 		return nil, err
 	}
 	// No swap to hide in: past the limit the process is killed, not slowed.

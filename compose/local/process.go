@@ -20,7 +20,7 @@ type launchSpec struct {
 	Args []string
 	Dir  string   // working directory: the service directory inside RunDir
 	Env  []string // added to the runner's environment
-	AsPG bool     // run as the postgres OS user (Postgres, Patroni and PgBouncer refuse root)
+	AsPG bool     // a Postgres, Patroni or PgBouncer process: see runAsPG
 }
 
 // proc is one running child and the goroutine that waits for it.
@@ -43,6 +43,32 @@ func (p *proc) exited() bool {
 // pgUser is the uid/gid of the postgres OS user.
 type pgUser struct{ UID, GID uint32 }
 
+// runAsPG is who Postgres, Patroni and PgBouncer run as. They refuse root,
+// so a root runner switches them to the postgres OS user (and chowns their
+// files to it); any other runner keeps them as itself: nil, no switch and
+// no chown, and the postgres OS user need not exist.
+func runAsPG() (*pgUser, error) { return pgUserFor(os.Geteuid(), postgresUser) }
+
+func pgUserFor(euid int, lookup func() (pgUser, error)) (*pgUser, error) {
+	if euid != 0 {
+		return nil, nil
+	}
+	u, err := lookup()
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// pgUID is the uid the stack's postgres processes run as (see runAsPG).
+func pgUID() (uint32, error) {
+	pg, err := runAsPG()
+	if err != nil || pg == nil {
+		return uint32(os.Geteuid()), err
+	}
+	return pg.UID, nil
+}
+
 func lookupPostgres() (pgUser, error) {
 	u, err := user.Lookup("postgres")
 	if err != nil {
@@ -62,7 +88,8 @@ func lookupPostgres() (pgUser, error) {
 // launch starts one child: its own process group, SIGKILL when the runner
 // thread dies (Go sets PR_SET_PDEATHSIG after switching credentials, so it
 // survives the switch to postgres), output appended to out, pid recorded in
-// pidDir so a watchdog or Reap can find it after a crash.
+// pidDir so a watchdog or Reap can find it after a crash. pg is runAsPG's
+// answer: nil runs AsPG specs as the runner, which must not be root.
 func launch(spec launchSpec, out *os.File, pidDir string, pg *pgUser) (*proc, error) {
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Dir = spec.Dir
@@ -72,11 +99,12 @@ func launch(spec launchSpec, out *os.File, pidDir string, pg *pgUser) (*proc, er
 	cmd.Stderr = out
 	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if spec.AsPG {
-		if pg == nil {
-			return nil, fmt.Errorf("%s must run as postgres but that user is unknown", spec.Svc)
+		env, cred, err := pgIdentity(spec, pg, os.Geteuid())
+		if err != nil {
+			return nil, err
 		}
-		attr.Credential = &syscall.Credential{Uid: pg.UID, Gid: pg.GID}
-		cmd.Env = append(cmd.Env, "HOME="+spec.Dir, "USER=postgres", "LOGNAME=postgres")
+		attr.Credential = cred
+		cmd.Env = append(cmd.Env, env...)
 	}
 	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
@@ -91,8 +119,26 @@ func launch(spec launchSpec, out *os.File, pidDir string, pg *pgUser) (*proc, er
 	return p, nil
 }
 
+// pgIdentity is the credential switch (nil: none) and the HOME/USER of a
+// postgres-run spec. HOME is the service directory either way: psql and
+// Patroni write dotfiles there, never into a real home.
+func pgIdentity(spec launchSpec, pg *pgUser, euid int) ([]string, *syscall.Credential, error) {
+	if pg != nil {
+		return []string{"HOME=" + spec.Dir, "USER=postgres", "LOGNAME=postgres"},
+			&syscall.Credential{Uid: pg.UID, Gid: pg.GID}, nil
+	}
+	if euid == 0 {
+		return nil, nil, fmt.Errorf("%s must not run as root and the postgres OS user is unknown", spec.Svc)
+	}
+	name := strconv.Itoa(euid)
+	if u, err := user.LookupId(name); err == nil {
+		name = u.Username
+	}
+	return []string{"HOME=" + spec.Dir, "USER=" + name, "LOGNAME=" + name}, nil, nil
+}
+
 // childEnv is the runner's environment minus what must not leak into
-// services: the watchdog switch and a HOME/USER that belong to root.
+// services: the watchdog switch and the runner's own HOME/USER.
 func childEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -102,11 +103,12 @@ func stackSelector(dir string) selector {
 }
 
 // postgresRoots finds the postmasters named by postmaster.pid files of data
-// directories at within/data or within/*/data, plus processes of the
-// postgres OS user whose working directory is inside within. Postgres
-// processes leave the ppid tree (re-parenting, setsid) but never their data
-// directory. Only postgres-owned processes match the directory rule, so a
-// user's shell sitting in RunDir is never killed.
+// directories at within/data or within/*/data, plus postgres processes whose
+// working directory is inside within. Postgres processes leave the ppid
+// tree (re-parenting, setsid) but never their data directory. A user's
+// shell sitting in RunDir must never be killed, so the directory rule only
+// takes processes of the uid the stack's postgres runs as (runAsPG) and,
+// when that is the runner's own uid, only the Postgres binaries.
 func postgresRoots(t procTable, within string) []int {
 	var roots []int
 	a, _ := filepath.Glob(filepath.Join(within, "data", "postmaster.pid"))
@@ -116,17 +118,32 @@ func postgresRoots(t procTable, within string) []int {
 			roots = append(roots, pid)
 		}
 	}
-	pg, err := postgresUser()
+	uid, err := pgUID()
 	if err != nil {
 		return roots
 	}
+	own := uid == uint32(os.Geteuid())
 	for _, pid := range t.cwdUnder(within) {
 		var st syscall.Stat_t
-		if err := syscall.Stat(fmt.Sprintf("/proc/%d", pid), &st); err == nil && st.Uid == pg.UID {
-			roots = append(roots, pid)
+		if err := syscall.Stat(fmt.Sprintf("/proc/%d", pid), &st); err != nil || st.Uid != uid {
+			continue
 		}
+		if own && !isPGBinary(pid) {
+			continue
+		}
+		roots = append(roots, pid)
 	}
 	return roots
+}
+
+// isPGBinary reports whether pid runs a program of Postgres' bin dir
+// (postgres, pg_ctl, pg_rewind, initdb, pg_basebackup).
+func isPGBinary(pid int) bool {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return false
+	}
+	return filepath.Dir(strings.TrimSuffix(exe, " (deleted)")) == pgBinDir
 }
 
 // postgresUser is looked up once per process.
