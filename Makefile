@@ -102,7 +102,7 @@ else
 	@echo "experiments-compose: SKIP - no Docker engine answers (docker info failed); the compose stack needs one"
 endif
 
-test: deps fmt vet unit integration experiments-quick experiments-compose
+test: deps fmt vet unit integration experiments-quick experiments-unprivileged experiments-compose
 
 experiment: deps build
 	@test -n "$(SCENARIO)" || { echo "usage: make experiment SCENARIO=<name> [STACK=local|compose] [ARGS='--quick --load peak']"; $(BIN)/whatif list; exit 2; }

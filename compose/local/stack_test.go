@@ -201,6 +201,9 @@ func TestStack(t *testing.T) {
 	})
 
 	t.Run("cpu weight reaches the whole tree", func(t *testing.T) {
+		if err := CPUWeights(); err != nil {
+			t.Skip(err)
+		}
 		ctl := s.Controller().(compose.CPUWeighter)
 		if err := ctl.SetCPUWeight(testCtx(t, 10*time.Second), replica, 1); err == nil {
 			t.Error("weight 1 accepted")
@@ -361,6 +364,9 @@ func TestStack(t *testing.T) {
 	t.Run("app instance: the OOM killer ends it, its policy restarts it, Kill keeps it down", func(t *testing.T) {
 		if !contains(s.Services(), compose.SvcApp0) {
 			t.Skip("no api binary: app instances not started")
+		}
+		if err := MemoryLimits(); err != nil {
+			t.Skip(err)
 		}
 		t.Cleanup(func() { dumpLogsIfFailed(t, s) })
 		ctx := testCtx(t, 90*time.Second)
