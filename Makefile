@@ -24,7 +24,7 @@ GO_IMAGES := api broker toxiproxy
 # `make test` adds the compose experiments only where a Docker engine answers.
 DOCKER_OK := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: all deps build test unit integration experiments-quick experiment bench list clean fmt vet images experiments-compose experiments-unprivileged
+.PHONY: all deps build test unit integration experiments-quick experiment bench list clean fmt vet images experiments-compose experiments-unprivileged fuzz-short fuzz
 
 all: build
 
@@ -102,7 +102,7 @@ else
 	@echo "experiments-compose: SKIP - no Docker engine answers (docker info failed); the compose stack needs one"
 endif
 
-test: deps fmt vet unit integration experiments-quick experiments-unprivileged experiments-compose
+test: deps fmt vet unit fuzz-short integration experiments-quick experiments-unprivileged experiments-compose
 
 experiment: deps build
 	@test -n "$(SCENARIO)" || { echo "usage: make experiment SCENARIO=<name> [STACK=local|compose] [ARGS='--quick --load peak']"; $(BIN)/whatif list; exit 2; }
@@ -139,3 +139,18 @@ experiments-unprivileged: build
 	  echo "=== redis-crash as $$(id -un) (uid $$(id -u))"; \
 	  $(BIN)/whatif run redis-crash --quick --results $(UNPRIV_RESULTS); \
 	fi
+
+# Fuzz targets: every func FuzzXxx of every *_test.go, FUZZTIME each (go
+# test -fuzz takes one target per run). A failing input is saved under the
+# package's testdata/fuzz/FuzzXxx/; add it to the target's seeds (f.Add).
+FUZZTIME ?= 2s
+fuzz-short:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -c6-); do \
+	    echo "=== $$dir $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$dir; \
+	  done; \
+	done
+
+# The same, a minute per target.
+fuzz: FUZZTIME = 60s
+fuzz: fuzz-short

@@ -13,7 +13,17 @@ import (
 	"github.com/whatif-lab/whatif/experiments"
 )
 
-func cmdRun(ctx context.Context, args []string) (int, error) {
+// runArgs is a `whatif run` invocation, validated.
+type runArgs struct {
+	x       experiments.Experiment
+	o       experiments.Options
+	sf      *stackFlags
+	results string
+}
+
+// parseRun checks every flag of `whatif run` before anything starts: bad
+// input gets exit code 2 and a clear line, never a stack.
+func parseRun(args []string) (runArgs, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	quick := fs.Bool("quick", false, "shrink phases and seed timers")
 	load := fs.String("load", "both", "normal|peak|both")
@@ -23,17 +33,14 @@ func cmdRun(ctx context.Context, args []string) (int, error) {
 	sf := addStackFlags(fs)
 	name, err := parseWithName(fs, args)
 	if err != nil {
-		return 2, err
+		return runArgs{}, err
 	}
 	if err := sf.validate(); err != nil {
-		return 2, err
-	}
-	if pid, up := sf.servePID(); up {
-		return 1, fmt.Errorf("a stack started by `whatif up` (pid %d) holds ports %d+; run with another --base or `whatif down --base %d` first", pid, *sf.base, *sf.base)
+		return runArgs{}, err
 	}
 	x, err := experiments.Lookup(name)
 	if err != nil {
-		return 2, err
+		return runArgs{}, err
 	}
 	o := experiments.Options{Console: os.Stdout, Scale: 1, Seed: time.Now().UnixNano()}
 	if *quick {
@@ -44,20 +51,35 @@ func cmdRun(ctx context.Context, args []string) (int, error) {
 	case "normal", "peak":
 		o.Levels = []experiments.Level{experiments.Level(*load)}
 	default:
-		return 2, fmt.Errorf("--load %q: want normal, peak or both", *load)
+		return runArgs{}, fmt.Errorf("--load %q: want normal, peak or both", *load)
 	}
 	switch *variant {
 	case "both":
 	case "unprotected", "protected":
 		o.Variants = []experiments.Variant{experiments.Variant(*variant)}
 	default:
-		return 2, fmt.Errorf("--variant %q: want unprotected, protected or both", *variant)
+		return runArgs{}, fmt.Errorf("--variant %q: want unprotected, protected or both", *variant)
 	}
 	if *brk != "" {
 		o.Break = strings.Split(*brk, ",")
 	}
 	if err := x.CheckBreak(o.Break); err != nil {
+		return runArgs{}, err
+	}
+	if *results == "" {
+		return runArgs{}, fmt.Errorf("--results: want a directory")
+	}
+	return runArgs{x: x, o: o, sf: sf, results: *results}, nil
+}
+
+func cmdRun(ctx context.Context, args []string) (int, error) {
+	ra, err := parseRun(args)
+	if err != nil {
 		return 2, err
+	}
+	x, o, sf := ra.x, ra.o, ra.sf
+	if pid, up := sf.servePID(); up {
+		return 1, fmt.Errorf("a stack started by `whatif up` (pid %d) holds ports %d+; run with another --base or `whatif down --base %d` first", pid, *sf.base, *sf.base)
 	}
 	b, err := sf.backend()
 	if err != nil {
@@ -77,7 +99,7 @@ func cmdRun(ctx context.Context, args []string) (int, error) {
 	}
 	fmt.Println()
 	rep.Table(os.Stdout)
-	dir, werr := rep.Write(*results)
+	dir, werr := rep.Write(ra.results)
 	if werr != nil {
 		return 1, fmt.Errorf("writing the report: %w", werr)
 	}

@@ -45,7 +45,7 @@ func (f *stackFlags) validate() error {
 	if *f.kind != "local" && *f.kind != "compose" {
 		return fmt.Errorf("--stack %q: want local or compose", *f.kind)
 	}
-	if *f.base < 1024 || *f.base+compose.PortSpan > 65535 {
+	if *f.base < 1024 || *f.base > 65535-compose.PortSpan { // no overflow for huge values
 		return fmt.Errorf("--base %d: want a port in [1024, %d]", *f.base, 65535-compose.PortSpan)
 	}
 	return nil

@@ -76,16 +76,12 @@ type warmRequest struct {
 // every key in L1, then ids 1..top (the hottest under a zipf load) read from
 // the DB in batches. It answers how many keys it wrote.
 func (a *app) warm(w http.ResponseWriter, r *http.Request) {
-	var req warmRequest
-	if err := httpx.Decode(w, r, &req); err != nil {
-		httpx.Error(w, http.StatusBadRequest, err.Error()+`; want {"top":N}`)
+	top, intoL1, err := decodeWarm(w, r)
+	if err != nil {
+		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if req.Top == nil || *req.Top < 0 || *req.Top > warmMax {
-		httpx.Error(w, http.StatusBadRequest, fmt.Sprintf(`"top" is required, an integer in 0..%d`, warmMax))
-		return
-	}
-	fromL1, fromDB, err := a.warmRedis(r.Context(), int64(*req.Top), req.L1 && a.prot.On(protL1Cache))
+	fromL1, fromDB, err := a.warmRedis(r.Context(), top, intoL1 && a.prot.On(protL1Cache))
 	res := map[string]any{"written": fromL1 + fromDB, "from_l1": fromL1, "from_db": fromDB}
 	if err != nil {
 		res["error"] = err.Error()
@@ -93,6 +89,20 @@ func (a *app) warm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.JSON(w, http.StatusOK, res)
+}
+
+// decodeWarm reads POST /admin/warm's body. Every error is the client's
+// (400); it is apart from the handler so that it can be fuzzed without
+// Redis or a database.
+func decodeWarm(w http.ResponseWriter, r *http.Request) (top int64, intoL1 bool, err error) {
+	var req warmRequest
+	if err := httpx.Decode(w, r, &req); err != nil {
+		return 0, false, fmt.Errorf(`%w; want {"top":N}`, err)
+	}
+	if req.Top == nil || *req.Top < 0 || *req.Top > warmMax {
+		return 0, false, fmt.Errorf(`"top" is required, an integer in 0..%d`, warmMax)
+	}
+	return int64(*req.Top), req.L1, nil
 }
 
 func (a *app) warmRedis(ctx context.Context, top int64, intoL1 bool) (fromL1, fromDB int64, err error) {

@@ -57,45 +57,59 @@ func clientOf(h string) (string, error) {
 	return h, nil
 }
 
-func (a *app) checkout(w http.ResponseWriter, r *http.Request) {
+// checkoutInput is a validated POST /checkout.
+type checkoutInput struct {
+	item         int
+	prio, client string
+}
+
+// decodeCheckout reads a POST /checkout: X-Priority, X-Client-ID and the
+// body. Every error is the client's (400); it is apart from the handler so
+// that it can be fuzzed without a database.
+func decodeCheckout(w http.ResponseWriter, r *http.Request) (checkoutInput, error) {
 	prio, err := priorityOf(r.Header.Get("X-Priority"))
 	if err != nil {
-		httpx.Error(w, http.StatusBadRequest, err.Error())
-		return
+		return checkoutInput{}, err
 	}
 	client, err := clientOf(r.Header.Get("X-Client-ID"))
 	if err != nil {
-		httpx.Error(w, http.StatusBadRequest, err.Error())
-		return
+		return checkoutInput{}, err
 	}
 	var req checkoutRequest
 	if err := httpx.Decode(w, r, &req); err != nil {
-		httpx.Error(w, http.StatusBadRequest, err.Error()+`; want {"item_id":N}`)
-		return
+		return checkoutInput{}, fmt.Errorf(`%w; want {"item_id":N}`, err)
 	}
 	if req.ItemID == nil || *req.ItemID < 1 || *req.ItemID > stockItems {
-		httpx.Error(w, http.StatusBadRequest, fmt.Sprintf("item_id is required, an integer in 1..%d", stockItems))
+		return checkoutInput{}, fmt.Errorf("item_id is required, an integer in 1..%d", stockItems)
+	}
+	return checkoutInput{item: *req.ItemID, prio: prio, client: client}, nil
+}
+
+func (a *app) checkout(w http.ResponseWriter, r *http.Request) {
+	in, err := decodeCheckout(w, r)
+	if err != nil {
+		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	a.count.checkouts.Add(1)
-	if a.prot.On(protRateLimit) && !a.limiter.Allow(client) {
+	if a.prot.On(protRateLimit) && !a.limiter.Allow(in.client) {
 		a.count.checkoutLimited.Add(1)
 		w.Header().Set("Retry-After", "1")
-		httpx.Error(w, http.StatusTooManyRequests, "rate limit for client "+client)
+		httpx.Error(w, http.StatusTooManyRequests, "rate limit for client "+in.client)
 		return
 	}
 	if a.prot.On(protQueueWrites) {
-		a.enqueueCheckout(w, r, *req.ItemID, prio)
+		a.enqueueCheckout(w, r, in.item, in.prio)
 		return
 	}
 	if a.prot.On(protPriorityShed) {
 		wait := a.shedWaitLow
-		if prio == "high" {
+		if in.prio == "high" {
 			wait = a.shedWaitHigh
 		}
-		if !a.checkoutGate.acquire(r.Context(), prio == "high", wait) {
+		if !a.checkoutGate.acquire(r.Context(), in.prio == "high", wait) {
 			a.count.checkoutShed.Add(1)
-			a.unavailable(w, "overloaded: "+prio+"-priority request shed")
+			a.unavailable(w, "overloaded: "+in.prio+"-priority request shed")
 			return
 		}
 		defer a.checkoutGate.release()
@@ -104,7 +118,7 @@ func (a *app) checkout(w http.ResponseWriter, r *http.Request) {
 	hold := a.settings.get(knobCheckoutHold)
 	err = pool.Do(r.Context(), db.Limits{}, func(ctx context.Context, c *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, checkoutQuery, *req.ItemID); err != nil {
+			if _, err := tx.Exec(ctx, checkoutQuery, in.item); err != nil {
 				return err
 			}
 			// the work done while holding the row: payment, inventory
@@ -124,7 +138,7 @@ func (a *app) checkout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.count.checkoutOK.Add(1)
-	httpx.JSON(w, http.StatusOK, map[string]any{"item_id": *req.ItemID, "priority": prio, "pool": pool.Name()})
+	httpx.JSON(w, http.StatusOK, map[string]any{"item_id": in.item, "priority": in.prio, "pool": pool.Name()})
 }
 
 // checkoutPool: with db_pooler, PgBouncer (transaction mode) multiplexes

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/whatif-lab/whatif/services/internal/config"
 )
 
 // The hot-key scenario's Redis Cluster client. Every command a node client
@@ -32,8 +33,9 @@ func parseClusterSeeds(s string) ([]clusterSeed, error) {
 		if !ok || name == "" || strings.ContainsAny(name, ". ") {
 			return nil, fmt.Errorf("--redis-cluster %q: want name=host:port,... with names free of dots and spaces", part)
 		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return nil, fmt.Errorf("--redis-cluster %q: %v", part, err)
+		// a bad port ("h:") must fail here, not as a startup timeout
+		if err := config.HostPort("--redis-cluster node "+name, addr); err != nil {
+			return nil, err
 		}
 		if names[name] || addrs[addr] {
 			return nil, fmt.Errorf("--redis-cluster: %q repeats a name or an address", part)

@@ -55,6 +55,7 @@ func TestParseFlags(t *testing.T) {
 		{name: "zero report pool", args: with("--report-pool", "0"), wantErr: "--report-pool 0: must be in 1..1000"},
 		{name: "zero checkout conns", args: with("--checkout-conns", "0"), wantErr: "--checkout-conns 0"},
 		{name: "negative rebuild cost", args: with("--rebuild-cost", "-1s"), wantErr: "--rebuild-cost -1s"},
+		{name: "cluster node without port", args: with("--redis-cluster", "rc0=h:"), wantErr: `--redis-cluster node rc0 "h:": port must be`},
 		{name: "unknown flag", args: with("--nope", "1"), wantErr: "flag provided but not defined: -nope"},
 		{name: "positional", args: with("extra"), wantErr: `unexpected arguments ["extra"]`},
 	} {

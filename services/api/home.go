@@ -50,7 +50,8 @@ func (h homeEntry) encode() string {
 func decodeHome(s string) (homeEntry, error) {
 	d, p, ok := strings.Cut(s, ":")
 	us, err := strconv.ParseInt(d, 10, 64)
-	if !ok || err != nil || us < 0 {
+	// above MaxInt64/1000 µs, the Duration would overflow to a negative delta
+	if !ok || err != nil || us < 0 || us > math.MaxInt64/int64(time.Microsecond) {
 		return homeEntry{}, fmt.Errorf("malformed %s entry %.40q", homeKey, s)
 	}
 	return homeEntry{delta: time.Duration(us) * time.Microsecond, payload: p}, nil

@@ -65,7 +65,7 @@ func TestHomeEntryRoundTrip(t *testing.T) {
 	if err != nil || out != in {
 		t.Fatalf("decode(encode(%+v)) = %+v, %v", in, out, err)
 	}
-	for _, bad := range []string{"", "x", "12", "-5:page", "abc:page"} {
+	for _, bad := range []string{"", "x", "12", "-5:page", "abc:page", "9223372036854775807:page"} {
 		if _, err := decodeHome(bad); err == nil {
 			t.Errorf("decodeHome(%q) accepted a malformed entry", bad)
 		}

@@ -26,6 +26,11 @@ type config struct {
 	logLevel        kfake.LogLevel
 }
 
+// maxPartitions bounds --partitions: kfake makes all of a topic's
+// partitions at once, so 100000000 would exhaust memory, and a count above
+// MaxInt32 wraps in the int32 start passes to kfake.
+const maxPartitions = 1000
+
 func parseFlags(args []string, out io.Writer) (config, error) {
 	var (
 		cfg      config
@@ -58,8 +63,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 			return cfg, usageError(fs, "--advertise: %v", err)
 		}
 	}
-	if cfg.partitions < 1 {
-		return cfg, usageError(fs, "--partitions %d: must be at least 1", cfg.partitions)
+	if cfg.partitions < 1 || cfg.partitions > maxPartitions {
+		return cfg, usageError(fs, "--partitions %d: must be in 1..%d", cfg.partitions, maxPartitions)
 	}
 	for _, t := range strings.Split(topics, ",") {
 		if t = strings.TrimSpace(t); t != "" {

@@ -30,6 +30,7 @@ func TestParseFlags(t *testing.T) {
 		{"advertise port 0", []string{"--listen", "127.0.0.1:9092", "--advertise", "127.0.0.1:0"}, true, nil},
 		{"advertise bad port", []string{"--listen", "127.0.0.1:9092", "--advertise", "h:99999"}, true, nil},
 		{"zero partitions", []string{"--listen", "127.0.0.1:9092", "--partitions", "0"}, true, nil},
+		{"too many partitions", []string{"--listen", "127.0.0.1:9092", "--partitions", "2147483648"}, true, nil},
 		{"negative duration", []string{"--listen", "127.0.0.1:9092", "--retention", "-1s"}, true, nil},
 		{"bad log level", []string{"--listen", "127.0.0.1:9092", "--log-level", "loud"}, true, nil},
 		{"stray argument", []string{"--listen", "127.0.0.1:9092", "extra"}, true, nil},

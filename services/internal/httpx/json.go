@@ -31,8 +31,8 @@ func Error(w http.ResponseWriter, status int, msg string) {
 func Decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
 	dec.DisallowUnknownFields()
+	var mbe *http.MaxBytesError
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
 		switch {
 		case errors.Is(err, io.EOF):
 			return errors.New("request body is empty, want a JSON object")
@@ -41,8 +41,13 @@ func Decode(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return fmt.Errorf("invalid JSON body: %v", err)
 	}
-	if dec.More() {
-		return errors.New("invalid JSON body: trailing data after the object")
+	// Only EOF ends a body of one value: dec.More would let a stray '}' or
+	// ']' through ("{}}").
+	switch _, err := dec.Token(); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case errors.As(err, &mbe):
+		return fmt.Errorf("request body larger than %d bytes", MaxBody)
 	}
-	return nil
+	return errors.New("invalid JSON body: trailing data after the object")
 }

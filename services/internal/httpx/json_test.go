@@ -19,6 +19,7 @@ func TestDecode(t *testing.T) {
 		{name: "unknown field", in: `{"n":1,"m":2}`, wantErr: `unknown field "m"`},
 		{name: "wrong type", in: `{"n":"x"}`, wantErr: "invalid JSON body"},
 		{name: "trailing", in: `{"n":1}{"n":2}`, wantErr: "trailing data"},
+		{name: "trailing brace", in: `{"n":1}}`, wantErr: "trailing data"},
 		{name: "too big", in: `{"n":1,"pad":"` + strings.Repeat("x", MaxBody) + `"}`, wantErr: "larger than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

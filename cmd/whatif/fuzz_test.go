@@ -1,0 +1,81 @@
+package main
+
+import (
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/experiments"
+)
+
+// quietHelp sends --help output nowhere while a fuzz target runs.
+func quietHelp(f *testing.F) {
+	old := helpOut
+	helpOut = io.Discard
+	f.Cleanup(func() { helpOut = old })
+}
+
+// validStack fails unless sf is a stack the commands can start: the ports
+// [base, base+PortSpan) must exist (computed without overflowing).
+func validStack(t *testing.T, line string, sf *stackFlags) {
+	t.Helper()
+	if *sf.kind != "local" && *sf.kind != "compose" {
+		t.Fatalf("%q: accepted --stack %q", line, *sf.kind)
+	}
+	if *sf.base < 1024 || *sf.base > 65535-compose.PortSpan {
+		t.Fatalf("%q: accepted --base %d", line, *sf.base)
+	}
+}
+
+// FuzzStackFlags: the flags of up, down, status and _serve (one argument a
+// line) are refused or give a valid stack. Only parseStackFlags runs: the
+// commands act on a stack right after it.
+func FuzzStackFlags(f *testing.F) {
+	for _, s := range []string{"", "--base\n70000", "--base\n80", "--base\n1024", "--base\n65335", "--base\n65336",
+		"--base\n-1", "--stack\nk8s", "--stack\ncompose", "--stack\n", "--stack=local\n--base=15400", "extra", "--nope",
+		"-h", "--help", "--base\n0x4000", "--base\n1e4", "--logs\n/dev/null", "--bin-dir\n", "--base", "--\n--base",
+		"--base\n9223372036854775807"} {
+		f.Add(s)
+	}
+	quietHelp(f)
+	f.Fuzz(func(t *testing.T, line string) {
+		sf, err := parseStackFlags("up", strings.Split(line, "\n"))
+		if err != nil {
+			return
+		}
+		validStack(t, line, sf)
+	})
+}
+
+// FuzzRunFlags: `whatif run` arguments (one a line) are refused, or give
+// a registered experiment, a valid stack and a --break list of that
+// experiment's own protections. parseRun is every check cmdRun makes
+// before it starts a stack.
+func FuzzRunFlags(f *testing.F) {
+	quietHelp(f)
+	for _, s := range []string{"", "redis-crash", "no-such-thing", "redis-crash\n--load\nhuge", "redis-crash\n--variant\nhalf",
+		"redis-crash\nextra", "redis-crash\n--nope", "redis-crash\n--base\n80", "redis-crash\n--stack\ncompose\n--base\n80",
+		"redis-crash\n--stack\nk8s", "--quick\nredis-crash", "--quick\nredis-crash\nextra", "-h", "redis-crash\n-h",
+		"--load\npeak\n--variant\nprotected\n--break\nl1_cache,db_breaker\nredis-crash", "--\n-x", "redis-crash\n--quick=maybe",
+		"--break\n,\nredis-crash", "-", "redis-crash\n--base\n9223372036854775807", "redis-crash\n--break\ncache_bound",
+		"redis-crash\n--results\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		ra, err := parseRun(strings.Split(line, "\n"))
+		if err != nil {
+			return
+		}
+		validStack(t, line, ra.sf)
+		if x, err := experiments.Lookup(ra.x.Name); err != nil || x.Name != ra.x.Name {
+			t.Fatalf("%q: accepted experiment %q", line, ra.x.Name)
+		}
+		for _, p := range ra.o.Break {
+			if !slices.Contains(ra.x.Protections(), p) {
+				t.Fatalf("%q: accepted --break %q", line, p)
+			}
+		}
+	})
+}
