@@ -44,13 +44,3 @@ func (f funcFault) Recover(ctx context.Context) error {
 	}
 	return f.recover(ctx)
 }
-
-// Must returns f and panics on err. It is for fault literals in experiment
-// specs, where a bad parameter is a programming error caught by the first
-// test that builds the spec.
-func Must(f Fault, err error) Fault {
-	if err != nil {
-		panic(err)
-	}
-	return f
-}

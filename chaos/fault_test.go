@@ -25,12 +25,3 @@ func TestFunc(t *testing.T) {
 		t.Errorf("Recover without a function: %v", err)
 	}
 }
-
-func TestMust(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("Must did not panic on an error")
-		}
-	}()
-	chaos.Must(nil, errBoom)
-}

@@ -82,30 +82,6 @@ func TestProcessFaults(t *testing.T) {
 			wantErrs:  []bool{false, false, false},
 			wantCalls: []string{"pause pg0", "resume pg0"},
 		},
-		{
-			name:      "restart kills and starts; nothing left to recover",
-			fault:     func(c compose.Controller) chaos.Fault { return chaos.Restart(c, "broker") },
-			ops:       []string{"inject", "recover"},
-			wantErrs:  []bool{false, false},
-			wantCalls: []string{"kill broker", "start broker"},
-		},
-		{
-			name:      "restart whose start failed is finished by recover",
-			fault:     func(c compose.Controller) chaos.Fault { return chaos.Restart(c, "broker") },
-			fail:      map[string]int{"start": 1},
-			ops:       []string{"inject", "recover", "recover"},
-			wantErrs:  []bool{true, false, false},
-			wantCalls: []string{"kill broker", "start broker", "start broker"},
-		},
-		{
-			name: "sequence of process faults recovers in reverse",
-			fault: func(c compose.Controller) chaos.Fault {
-				return chaos.Sequence(chaos.Kill(c, "etcd"), chaos.Pause(c, "pg0"))
-			},
-			ops:       []string{"inject", "recover"},
-			wantErrs:  []bool{false, false},
-			wantCalls: []string{"kill etcd", "pause pg0", "resume pg0", "start etcd"},
-		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

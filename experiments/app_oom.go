@@ -172,10 +172,10 @@ func (b *bulkExports) Recover(ctx context.Context) error {
 		return fmt.Errorf("bulk client: %v", b.err)
 	}
 	s := b.tl.Window(0, b.tl.Duration())
-	b.e.SetFact("bulk.completed", float64(s.Completed))
-	b.e.SetFact("bulk.ok", float64(s.OK))
+	b.e.Run.SetFact("bulk.completed", float64(s.Completed))
+	b.e.Run.SetFact("bulk.ok", float64(s.OK))
 	if s.Completed > 0 {
-		b.e.SetFact("bulk.refused_share", float64(s.Codes[http.StatusRequestEntityTooLarge])/float64(s.Completed))
+		b.e.Run.SetFact("bulk.refused_share", float64(s.Codes[http.StatusRequestEntityTooLarge])/float64(s.Completed))
 	}
 	return nil
 }
@@ -208,8 +208,8 @@ func recordRestarts(ctx context.Context, e *Env) error {
 		if err != nil {
 			return err
 		}
-		e.SetFact(svc+".restarts_before", float64(r.Restarts))
-		e.SetFact(svc+".oom_kills_before", float64(r.OOMKills))
+		e.Run.SetFact(svc+".restarts_before", float64(r.Restarts))
+		e.Run.SetFact(svc+".oom_kills_before", float64(r.OOMKills))
 	}
 	return nil
 }
@@ -227,9 +227,15 @@ func auditRestarts(ctx context.Context, e *Env, _ *Run) error {
 		if err != nil {
 			return err
 		}
-		e.factsMu.Lock()
-		before, oomBefore := e.facts[svc+".restarts_before"], e.facts[svc+".oom_kills_before"]
-		e.factsMu.Unlock()
+		// recorded by Prepare (recordRestarts): a missing one is a bug, not 0
+		before, err := e.Run.Fact(svc + ".restarts_before")
+		if err != nil {
+			return err
+		}
+		oomBefore, err := e.Run.Fact(svc + ".oom_kills_before")
+		if err != nil {
+			return err
+		}
 		d := float64(r.Restarts) - before
 		restarts += d
 		if d > 0 {
@@ -241,10 +247,10 @@ func auditRestarts(ctx context.Context, e *Env, _ *Run) error {
 			ooms += float64(r.OOMKills) - oomBefore
 		}
 	}
-	e.SetFact("restarts", restarts)
-	e.SetFact("instances_restarted", restarted)
+	e.Run.SetFact("restarts", restarts)
+	e.Run.SetFact("instances_restarted", restarted)
 	if oomsKnown {
-		e.SetFact("oom_kills", ooms)
+		e.Run.SetFact("oom_kills", ooms)
 	}
 	return nil
 }

@@ -213,7 +213,7 @@ func auditTTLSpread(ctx context.Context, e *Env, _ *Run) error {
 		perSecond[sec]++
 		most = max(most, perSecond[sec])
 	}
-	e.SetFact("ttl_max_share_per_second", float64(most)/jitterKeys)
-	e.SetFact("ttl_expiry_seconds_spanned", float64(len(perSecond)))
+	e.Run.SetFact("ttl_max_share_per_second", float64(most)/jitterKeys)
+	e.Run.SetFact("ttl_expiry_seconds_spanned", float64(len(perSecond)))
 	return nil
 }

@@ -12,43 +12,24 @@ import (
 	"github.com/whatif-lab/whatif/compose"
 )
 
-// redisRestart is the seed's Redis recovery: restart the server, and with
-// cache_warm keep the application away from it (its link down) until an
-// operator's warming script has loaded the hottest keys — "warm first, then
-// re-enable traffic". Without cache_warm the app meets a cold cache.
-type redisRestart struct {
-	e    *Env
-	kill chaos.Fault
+// cache_warm is the seed's Redis recovery procedure, "warm first, then
+// re-enable traffic": while Redis restarts, the API's link to it is down
+// (redisFence), so the API keeps serving from L1 and the database; once
+// Redis is back an operator's script loads the hottest keys (warmRedisStep)
+// and only then the link comes back. Without cache_warm the API meets a
+// cold cache.
+func redisFence(e *Env) (chaos.Fault, error) {
+	if !e.On("cache_warm") {
+		return nil, nil
+	}
+	return chaos.Down(e.Toxi, compose.LinkRedis)
 }
 
-func newRedisRestart(e *Env) chaos.Fault {
-	return &redisRestart{e: e, kill: chaos.Kill(e.Stack.Controller(), compose.SvcRedis)}
-}
-
-func (f *redisRestart) Name() string { return "kill-redis" }
-
-func (f *redisRestart) Inject(ctx context.Context) error { return f.kill.Inject(ctx) }
-
-func (f *redisRestart) Recover(ctx context.Context) error {
-	if !f.e.On("cache_warm") {
-		return f.kill.Recover(ctx)
+func warmRedisStep(ctx context.Context, e *Env) error {
+	if !e.On("cache_warm") {
+		return nil
 	}
-	fence, err := chaos.Down(f.e.Toxi, compose.LinkRedis)
-	if err != nil {
-		return err
-	}
-	if err := fence.Inject(ctx); err != nil {
-		return err
-	}
-	// the link comes back whatever happens below
-	err = f.kill.Recover(ctx)
-	if err == nil {
-		err = warmRedis(ctx, f.e.Topology, redisWarmTop)
-	}
-	if rerr := fence.Recover(ctx); err == nil {
-		err = rerr
-	}
-	return err
+	return warmRedis(ctx, e.Topology, redisWarmTop)
 }
 
 // Redis layout the API reads: key item:<id>, value the payload, TTL base +

@@ -52,12 +52,8 @@ func dbFailover(pause bool) Experiment {
 		Phases: Phases{Baseline: 20 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
 		Watch:  []string{"db_queries.primary", "db_queries.replica", "orders.created", "orders.replayed", "orders.failed"},
 		Gauges: []string{"pool.primary.in_use", "in_flight"},
-		Fault: func(e *Env) chaos.Fault {
-			f := &leaderFault{e: e, pause: pause}
-			e.fault = f
-			return f
-		},
-		Audit: auditOrders,
+		Fault:  func(e *Env) chaos.Fault { return &leaderFault{e: e, pause: pause} },
+		Audit:  auditOrders,
 		Cascade: []Check{
 			AtLeast("write error rate until promotion", errorRateUntilPromotion("write"), 0.50, Percent),
 			AtLeast("write p99 during the fault (pile-up)", P99(Faulted, "write"), 0.9*dbClientTimeout.Seconds(), Seconds),
@@ -137,13 +133,7 @@ func writeGapOverPromotion(r *Run) (float64, error) {
 // auditOrders compares what the client saw acknowledged with the orders
 // table, measures the write gap, and awaits the old primary's rejoin.
 func auditOrders(ctx context.Context, e *Env, r *Run) error {
-	f, _ := e.fault.(*leaderFault)
-	if f == nil {
-		return fmt.Errorf("no leader fault recorded")
-	}
-	if d := f.promotionDelay(); d > 0 {
-		r.SetFact("promotion_seconds", d.Seconds())
-	} else {
+	if _, err := r.Fact(promotionFact); err != nil {
 		r.Notes = append(r.Notes, "no promotion observed")
 	}
 	acked := e.Ledger.Acked("write")
@@ -155,14 +145,13 @@ func auditOrders(ctx context.Context, e *Env, r *Run) error {
 	r.SetFact("orders_acked", float64(len(acked)))
 	r.SetFact("orders_lost", float64(lost))
 	r.SetFact("orders_duplicated", float64(dup))
-	f.mu.Lock()
-	victim := f.victim
-	f.mu.Unlock()
-	if victim == "" {
+	i, err := r.Fact(victimFact)
+	if err != nil || i < 0 || int(i) >= len(pgNodes) {
 		// the fault never found a leader to break: nothing to rejoin, and
 		// the run proves nothing (its inject error is reported)
 		return fmt.Errorf("no leader was broken, so no rejoin to await")
 	}
+	victim := pgNodes[int(i)]
 	rejoined, took := awaitRejoin(ctx, e.Topology, victim, dbRejoinDeadline)
 	r.SetFact("old_primary_rejoined", boolf(rejoined))
 	if rejoined {

@@ -42,16 +42,15 @@ type Env struct {
 	Scale    float64 // time scale: 1 full, < 1 quick
 	Toxi     *chaos.Toxiproxy
 	Ledger   *Ledger
-	HTTP     *http.Client // the run's client: connections bounded like its workers
-	admin    *apiAdmin
+	// Run is the run in progress: its history, and the one store of its
+	// facts (Run.SetFact), which faults and audits write.
+	Run   *Run
+	HTTP  *http.Client // the run's client: connections bounded like its workers
+	admin *apiAdmin
 	// instances are the experiment's further API processes, by service
 	instances map[string]*apiAdmin
 
-	fault any             // the run's fault, for audits that read what it measured
-	on    map[string]bool // protections of this run, API and runner side
-
-	factsMu sync.Mutex
-	facts   map[string]float64
+	on map[string]bool // protections of this run, API and runner side
 
 	offered atomic.Uint64 // math.Float64bits of an offered-rate override; 0 = the run's rate
 }
@@ -79,16 +78,6 @@ func (e *Env) apis() []*apiAdmin {
 
 // On says whether a protection (API or runner side) is on in this run.
 func (e *Env) On(protection string) bool { return e.on[protection] }
-
-// SetFact records a number for the run's checks; faults and audits use it.
-func (e *Env) SetFact(name string, v float64) {
-	e.factsMu.Lock()
-	defer e.factsMu.Unlock()
-	if e.facts == nil {
-		e.facts = map[string]float64{}
-	}
-	e.facts[name] = v
-}
 
 // Ledger keeps what the client saw acknowledged, so an audit can compare
 // it with what the system stored.

@@ -75,9 +75,13 @@ type Experiment struct {
 	// Prepare runs after protections are set and before load starts: it
 	// brings the system to the scenario's steady state. Nil = nothing.
 	Prepare func(ctx context.Context, e *Env) error
-	// AfterRecover runs right after the fault is recovered: the seed's
-	// recovery steps that belong to the application (e.g. cache warming).
-	// Nil means nothing to do.
+	// Fence and AfterRecover are the seed's recovery steps that belong to
+	// the application, not to the fault. Fence is held over the fault's
+	// recovery: injected before Recover, recovered after AfterRecover (a
+	// restarted cache stays out of the API's reach until it is warm); nil,
+	// or a nil fault, means none. AfterRecover runs once the fault is
+	// recovered (warm the cache). Nil means nothing to do.
+	Fence        func(e *Env) (chaos.Fault, error)
 	AfterRecover func(ctx context.Context, e *Env) error
 	// Audit runs after the load has stopped, and stores facts the checks
 	// read (e.g. orders lost or duplicated). Nil means no audit.

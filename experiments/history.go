@@ -1,10 +1,12 @@
 package experiments
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/whatif-lab/whatif/loadgen"
@@ -29,23 +31,23 @@ type Sample struct {
 // Run is the history of one run: traffic, samples, phase marks and facts
 // from the audit. Traffic, faults and validation meet only here.
 type Run struct {
-	Experiment  string             `json:"-"`
-	Variant     Variant            `json:"variant"`
-	Level       Level              `json:"load"`
-	Rate        float64            `json:"offered_rate"`
-	Broken      []string           `json:"broken,omitempty"` // protections forced off by --break
-	Start       time.Time          `json:"started"`          // load start; offsets below are from here
-	FaultAt     time.Duration      `json:"-"`                // Inject returned
-	RecoverAt   time.Duration      `json:"-"`                // Recover called
-	RecoveredAt time.Duration      `json:"-"`                // Recover (+ AfterRecover) returned
-	End         time.Duration      `json:"-"`
-	Timeline    *loadgen.Timeline  `json:"-"`
-	Samples     []Sample           `json:"-"`
-	Facts       map[string]float64 `json:"facts,omitempty"`
-	Notes       []string           `json:"notes,omitempty"`
-	Outcomes    []Outcome          `json:"checks"`
-	Status      Status             `json:"status"`
-	Err         string             `json:"error,omitempty"`
+	Experiment  string            `json:"-"`
+	Variant     Variant           `json:"variant"`
+	Level       Level             `json:"load"`
+	Rate        float64           `json:"offered_rate"`
+	Broken      []string          `json:"broken,omitempty"` // protections forced off by --break
+	Start       time.Time         `json:"started"`          // load start; offsets below are from here
+	FaultAt     time.Duration     `json:"-"`                // Inject returned
+	RecoverAt   time.Duration     `json:"-"`                // recovery began (BeforeRecover, then Recover)
+	RecoveredAt time.Duration     `json:"-"`                // Recover (+ AfterRecover) returned
+	End         time.Duration     `json:"-"`
+	Timeline    *loadgen.Timeline `json:"-"`
+	Samples     []Sample          `json:"-"`
+	Facts       *Facts            `json:"facts,omitempty"` // nil until the first SetFact
+	Notes       []string          `json:"notes,omitempty"`
+	Outcomes    []Outcome         `json:"checks"`
+	Status      Status            `json:"status"`
+	Err         string            `json:"error,omitempty"`
 
 	// why is what the last measure said about its value (e.g. the error
 	// classes behind an error rate); a failing check reports it.
@@ -128,21 +130,48 @@ func (r *Run) sampleAt(t time.Duration) (Sample, bool) {
 	return r.Samples[best], true
 }
 
-// Fact returns a fact stored by the experiment's audit.
+// Facts are the numbers a run's Prepare, fault and audit record for its
+// checks: the one fact store of a run. Faults set them from their own
+// goroutines.
+type Facts struct {
+	mu sync.Mutex
+	m  map[string]float64
+}
+
+func newFacts() *Facts { return &Facts{m: map[string]float64{}} }
+
+// MarshalJSON writes the facts as an object (summary.json).
+func (f *Facts) MarshalJSON() ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return json.Marshal(f.m)
+}
+
+// Fact returns a fact stored by the run's Prepare, fault or audit.
 func (r *Run) Fact(name string) (float64, error) {
-	v, ok := r.Facts[name]
+	var v float64
+	ok := false
+	if f := r.Facts; f != nil {
+		f.mu.Lock()
+		v, ok = f.m[name]
+		f.mu.Unlock()
+	}
 	if !ok {
 		return 0, fmt.Errorf("fact %q was not recorded (audit did not run?)", name)
 	}
 	return v, nil
 }
 
-// SetFact records a fact for the checks.
+// SetFact records a fact for the checks. The runner makes each run's
+// store before anything can write to it; a Run built by hand gets one on
+// its first fact.
 func (r *Run) SetFact(name string, v float64) {
 	if r.Facts == nil {
-		r.Facts = map[string]float64{}
+		r.Facts = newFacts()
 	}
-	r.Facts[name] = v
+	r.Facts.mu.Lock()
+	defer r.Facts.mu.Unlock()
+	r.Facts.m[name] = v
 }
 
 // baselineProblem says why the baseline is too weak to judge against, or "".

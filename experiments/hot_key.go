@@ -165,7 +165,7 @@ func slowHotNode(e *Env) chaos.Fault {
 			if err != nil {
 				return err
 			}
-			e.SetFact(hotNodeFact, float64(node))
+			e.Run.SetFact(hotNodeFact, float64(node))
 			inner, err = chaos.Latency(e.Toxi, compose.ClusterLink(compose.RedisClusterNodes[node]), chaos.Downstream, hotKeyLatency, hotKeyJitter)
 			if err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,8 +49,8 @@ type leaderFault struct {
 	mu        sync.Mutex
 	victim    string
 	cut       []chaos.Fault // the dead host's links, blackholed
+	proc      chaos.Fault   // the kill or pause of the leader's processes
 	injected  time.Time
-	promoted  time.Duration // 0 until the other node reports primary
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
 }
@@ -83,13 +84,16 @@ func (f *leaderFault) Inject(ctx context.Context) error {
 	}
 	ctl := f.e.Stack.Controller()
 	if f.pause {
-		err = ctl.Pause(ctx, v)
+		f.proc = chaos.Pause(ctl, v)
 	} else {
-		err = ctl.Kill(ctx, v)
+		f.proc = chaos.Kill(ctl, v)
 	}
+	err = f.proc.Inject(ctx)
 	f.mu.Lock()
 	f.victim, f.injected = v, time.Now()
 	f.mu.Unlock()
+	// what the audit reads back: the broken node, by its place in pgNodes
+	f.e.Run.SetFact(victimFact, float64(slices.Index(pgNodes, v)))
 	if err != nil {
 		return err
 	}
@@ -108,7 +112,7 @@ func (f *leaderFault) watchPromotion(ctx context.Context, victim string) {
 		for _, n := range pgNodes {
 			if n != victim && patroniRole(ctx, f.e.Topology, n) == "primary" {
 				f.mu.Lock()
-				f.promoted = time.Since(f.injected)
+				f.e.Run.SetFact(promotionFact, time.Since(f.injected).Seconds())
 				f.mu.Unlock()
 				return
 			}
@@ -145,19 +149,16 @@ func (f *leaderFault) Recover(ctx context.Context) error {
 		}
 	}
 	f.cut = nil
-	ctl := f.e.Stack.Controller()
-	if f.pause {
-		return ctl.Resume(ctx, v)
-	}
-	return ctl.Start(ctx, v)
+	return f.proc.Recover(ctx) // resume, or start again
 }
 
-// promotionDelay is the measured kill→promotion time, or 0 if none was seen.
-func (f *leaderFault) promotionDelay() time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.promoted
-}
+// Facts a leader fault records: which node it broke (its index in
+// pgNodes) and how long after the break the other node was primary (absent
+// when no promotion was seen).
+const (
+	victimFact    = "victim_node"
+	promotionFact = "promotion_seconds"
+)
 
 // setSyncReplication switches Patroni's synchronous_mode through its REST
 // API (the cluster-wide dynamic config) and, when switching on, awaits a

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"context"
+	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
 	"time"
 
@@ -45,7 +46,9 @@ var redisCrash = Experiment{
 	Settings:          map[string]string{"breaker_cooldown": "30s"},
 	ScaledSettings:    []string{"breaker_cooldown"},
 	Phases:            Phases{Baseline: 20 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
-	Fault:             newRedisRestart,
+	Fault:             func(e *Env) chaos.Fault { return chaos.Kill(e.Stack.Controller(), compose.SvcRedis) },
+	Fence:             redisFence,
+	AfterRecover:      warmRedisStep,
 	// Steady state before the fault: Redis (and L1, where on) hold the hot
 	// set, as after hours of traffic; a short baseline cannot get there.
 	Prepare: func(ctx context.Context, e *Env) error {

@@ -150,7 +150,7 @@ func auditAmplification(_ context.Context, e *Env, r *Run) error {
 		}
 		for layer, m := range layers {
 			if v, err := w.wrap(m)(r); err == nil {
-				e.SetFact(fmt.Sprintf("amplification_%s_%s", layer, w.name), v)
+				e.Run.SetFact(fmt.Sprintf("amplification_%s_%s", layer, w.name), v)
 			}
 		}
 	}

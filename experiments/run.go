@@ -77,15 +77,18 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 	for _, p := range x.RunnerProtections {
 		known[p] = true
 	}
-	for _, p := range slices.Concat(x.Mitigation, x.Off, o.Break) {
+	// the experiment's own lists against what the system has: a stale
+	// name in the registry fails here, before any run
+	for _, p := range slices.Concat(x.Mitigation, x.Off) {
 		if _, ok := known[p]; !ok {
-			return nil, fmt.Errorf("unknown protection %q (known to %s: %s)", p, x.Name, strings.Join(sortedKeys(known), ", "))
+			return nil, fmt.Errorf("experiment %s names protection %q, which neither the API nor the runner has (they have: %s)", x.Name, p, strings.Join(sortedKeys(known), ", "))
 		}
 	}
+	m := &matrix{x: x, st: st, admin: admin, known: known, o: o}
 	rep := &Report{Experiment: x.Name, Title: x.Title, Scenario: x.Scenario, Scale: o.Scale, Started: time.Now()}
 	for _, v := range o.Variants {
 		for _, lv := range o.Levels {
-			r := runOne(ctx, x, st, admin, known, v, lv, o)
+			r := m.run(ctx, v, lv)
 			if weak := r.baselineProblem(); weak != "" && r.Timeline != nil && ctx.Err() == nil {
 				// The baseline is the yardstick, not the thing under test: a
 				// run whose yardstick broke is played once more, and says so.
@@ -93,7 +96,7 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 				if o.Console != nil {
 					fmt.Fprintf(o.Console, "%s/%s: weak baseline, playing the run once more: %s\n", v, lv, weak)
 				}
-				r = runOne(ctx, x, st, admin, known, v, lv, o)
+				r = m.run(ctx, v, lv)
 				r.Notes = append(r.Notes, "second attempt: the first one's baseline was weak: "+weak)
 			}
 			rep.Runs = append(rep.Runs, r)
@@ -117,11 +120,22 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 	return rep, ctx.Err()
 }
 
-func runOne(ctx context.Context, x Experiment, st Stack, admin *apiAdmin, known map[string]bool, v Variant, lv Level, o Options) *Run {
-	r := &Run{Experiment: x.Name, Variant: v, Level: lv, Rate: x.Load.RateFor(lv)}
+// matrix is what every run of one invocation shares.
+type matrix struct {
+	x     Experiment
+	st    Stack
+	admin *apiAdmin
+	known map[string]bool // protections of the API and the runner
+	o     Options
+}
+
+// run plays one cell of the matrix and judges it.
+func (m *matrix) run(ctx context.Context, v Variant, lv Level) *Run {
+	x, st, admin, o := m.x, m.st, m.admin, m.o
+	r := &Run{Experiment: x.Name, Variant: v, Level: lv, Rate: x.Load.RateFor(lv), Facts: newFacts()}
 	env := &Env{
 		Stack: st, Topology: st.Topology(), APIURL: admin.base, Variant: v, Level: lv, Scale: o.Scale,
-		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), admin: admin,
+		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), Run: r, admin: admin,
 		HTTP: loadgen.NewHTTPClient(x.Load.maxInFlight()), instances: map[string]*apiAdmin{},
 	}
 	if t := st.ToxiproxyTarpit(); t != "" {
@@ -136,11 +150,11 @@ func runOne(ctx context.Context, x Experiment, st Stack, admin *apiAdmin, known 
 	if v == Protected {
 		r.Broken = o.Break
 	}
-	if err := prepare(ctx, x, env, known, r.Broken, o.Scale); err != nil {
+	if err := m.prepare(ctx, env); err != nil {
 		r.Err, r.Status = "prepare: "+err.Error(), Unknown
 		return r
 	}
-	err := play(ctx, x, env, r, o)
+	err := m.play(ctx, env)
 	if err != nil {
 		r.Err = err.Error()
 	}
@@ -159,7 +173,8 @@ func runOne(ctx context.Context, x Experiment, st Stack, admin *apiAdmin, known 
 
 // prepare puts the system in the run's starting state: no toxic, every
 // service up, caches and breaker reset, protections set for the variant.
-func prepare(ctx context.Context, x Experiment, env *Env, known map[string]bool, broken []string, scale float64) error {
+func (m *matrix) prepare(ctx context.Context, env *Env) error {
+	x, known, broken, scale := m.x, m.known, env.Run.Broken, m.o.Scale
 	if err := env.Toxi.ResetAll(ctx); err != nil {
 		return fmt.Errorf("clearing toxics: %w", err)
 	}
@@ -263,7 +278,8 @@ func scaleDur(d time.Duration, s float64) time.Duration {
 }
 
 // play drives load, the fault and the sampler on one clock.
-func play(ctx context.Context, x Experiment, env *Env, r *Run, o Options) error {
+func (m *matrix) play(ctx context.Context, env *Env) error {
+	x, r, o := m.x, env.Run, m.o
 	base, fault, recov := scaleDur(x.Phases.Baseline, o.Scale), scaleDur(x.Phases.Fault, o.Scale), scaleDur(x.Phases.Recovery, o.Scale)
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
@@ -304,12 +320,24 @@ func play(ctx context.Context, x Experiment, env *Env, r *Run, o Options) error 
 		wait(ctx, r.FaultAt+fault-since())
 		r.RecoverAt = since()
 		con.phase(Recovery)
+		fence, err := m.fence(ctx, env)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if fence != nil {
+			defer fence.Close(context.WithoutCancel(ctx))
+		}
 		if err := g.Recover(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("recover %s: %w", g.Name(), err))
 		}
 		if x.AfterRecover != nil {
 			if err := x.AfterRecover(ctx, env); err != nil {
 				errs = append(errs, fmt.Errorf("after recover: %w", err))
+			}
+		}
+		if fence != nil {
+			if err := fence.Recover(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("lifting %s: %w", fence.Name(), err))
 			}
 		}
 		r.RecoveredAt = since()
@@ -327,15 +355,27 @@ func play(ctx context.Context, x Experiment, env *Env, r *Run, o Options) error 
 			errs = append(errs, fmt.Errorf("audit: %w", err))
 		}
 	}
-	env.factsMu.Lock()
-	for k, v := range env.facts {
-		r.SetFact(k, v)
-	}
-	env.factsMu.Unlock()
 	if ctx.Err() != nil {
 		errs = append(errs, ctx.Err())
 	}
 	return errors.Join(errs...)
+}
+
+// fence injects the experiment's recovery fence, if it has one; the
+// returned guard (nil without a fence) always recovers it on Close.
+func (m *matrix) fence(ctx context.Context, env *Env) (*chaos.Guard, error) {
+	if m.x.Fence == nil {
+		return nil, nil
+	}
+	f, err := m.x.Fence(env)
+	if err != nil || f == nil {
+		return nil, err
+	}
+	g := chaos.NewGuard(f)
+	if err := g.Inject(ctx); err != nil {
+		return g, fmt.Errorf("fence %s: %w", g.Name(), err)
+	}
+	return g, nil
 }
 
 // wait sleeps d (the runner owns time: phases are durations by design) and

@@ -78,7 +78,7 @@ func auditQueuedCheckouts(ctx context.Context, e *Env, _ *Run) error {
 			}
 		}
 	}
-	e.SetFact("checkouts.acknowledged_queued", float64(len(keys)))
+	e.Run.SetFact("checkouts.acknowledged_queued", float64(len(keys)))
 	if len(keys) == 0 {
 		if e.On("queue_writes") {
 			return fmt.Errorf("queue_writes is on but no checkout was answered 202")
@@ -107,9 +107,9 @@ func auditQueuedCheckouts(ctx context.Context, e *Env, _ *Run) error {
 			return ctx.Err()
 		}
 	}
-	e.SetFact("checkouts.lost", float64(len(keys)-found))
+	e.Run.SetFact("checkouts.lost", float64(len(keys)-found))
 	if found == len(keys) {
-		e.SetFact("checkouts.drain_seconds_after_load", time.Since(began).Seconds())
+		e.Run.SetFact("checkouts.drain_seconds_after_load", time.Since(began).Seconds())
 	}
 	return nil
 }

@@ -3,8 +3,11 @@ package local
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -14,10 +17,31 @@ import (
 // bootstrap method of both nodes copies that directory. The copy waits on a
 // flock that the runner holds until initdb has finished: no polling, and a
 // crashed runner releases it.
+//
+// The template outlives the stack: it is kept beside the run dirs, keyed
+// by the server binary, initdb's arguments and the user it belongs to, so
+// only the first stack on a machine waits for initdb (~2 s here, on the
+// path to a healthy leader). A half-made one never takes that name: initdb
+// writes elsewhere and the result is renamed into place.
 
 const templateSvc = "pgtemplate"
 
-func templateDataDir(runDir string) string { return filepath.Join(runDir, templateSvc, "data") }
+// templateCache is the kept template of the stacks whose run dirs share
+// runDir's parent directory (the state root).
+func templateCache(runDir string) string {
+	return filepath.Join(filepath.Dir(runDir), ".pgtemplate-"+templateKey())
+}
+
+var templateKey = sync.OnceValue(func() string {
+	h := fnv.New64a()
+	fmt.Fprintln(h, strings.Join(initdbArgs(""), " "), os.Geteuid())
+	if st, err := os.Stat(filepath.Join(pgBinDir, "postgres")); err == nil {
+		fmt.Fprintln(h, st.Size(), st.ModTime().UnixNano())
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
+})
+
+func templateDataDir(runDir string) string { return filepath.Join(templateCache(runDir), "data") }
 func templateLock(runDir string) string    { return filepath.Join(runDir, templateSvc, "ready.lock") }
 
 // bootstrapCommand is the Patroni custom bootstrap command of one node.
@@ -26,17 +50,18 @@ func bootstrapCommand(flock, cp, runDir, nodeDir string) string {
 }
 
 // initdbArgs match what Patroni's own initdb would do with our config.
-func initdbArgs(runDir string) []string {
+func initdbArgs(dataDir string) []string {
 	return []string{
-		"-D", templateDataDir(runDir),
+		"-D", dataDir,
 		"--username=postgres", "--auth=trust",
 		"--encoding=UTF8", "--locale=C.UTF-8",
 		"--no-sync", // a throwaway cluster on loopback
 	}
 }
 
-// startTemplate locks the template, launches initdb and returns a func
-// that waits for it and releases the lock.
+// startTemplate makes sure the kept template exists: when it does not,
+// it locks the copies out, launches initdb and returns a func that waits
+// for it, puts the result in place and releases the lock.
 func (s *Stack) startTemplate() (func(context.Context) error, error) {
 	dir := filepath.Join(s.cfg.RunDir, templateSvc)
 	if err := mkServiceDir(dir, s.pg); err != nil {
@@ -46,7 +71,18 @@ func (s *Stack) startTemplate() (func(context.Context) error, error) {
 	if err != nil {
 		return nil, err
 	}
+	cache := templateCache(s.cfg.RunDir)
+	if _, err := os.Stat(filepath.Join(cache, "data", "PG_VERSION")); err == nil {
+		lock.Close() // kept from an earlier stack: the copies need not wait
+		return func(context.Context) error { return nil }, nil
+	}
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d", cache, os.Getpid())
+	_ = os.RemoveAll(tmp) // a leftover of a crashed runner with this pid
+	if err := mkServiceDir(tmp, s.pg); err != nil {
 		lock.Close()
 		return nil, err
 	}
@@ -56,10 +92,11 @@ func (s *Stack) startTemplate() (func(context.Context) error, error) {
 		return nil, err
 	}
 	defer closeOut()
-	spec := launchSpec{Svc: templateSvc, Path: filepath.Join(pgBinDir, "initdb"), Args: initdbArgs(s.cfg.RunDir), Dir: dir, AsPG: true}
+	spec := launchSpec{Svc: templateSvc, Path: filepath.Join(pgBinDir, "initdb"), Args: initdbArgs(filepath.Join(tmp, "data")), Dir: dir, AsPG: true}
 	p, err := s.fork(spec, out)
 	if err != nil {
 		lock.Close()
+		_ = os.RemoveAll(tmp)
 		return nil, s.failure(templateSvc, err)
 	}
 	return func(ctx context.Context) error {
@@ -67,7 +104,15 @@ func (s *Stack) startTemplate() (func(context.Context) error, error) {
 		select {
 		case <-p.done:
 			if p.err != nil {
+				_ = os.RemoveAll(tmp)
 				return s.failure(templateSvc, fmt.Errorf("initdb: %w", p.err))
+			}
+			// another stack may have put its own in place meanwhile: theirs stays
+			if err := os.Rename(tmp, cache); err != nil {
+				_ = os.RemoveAll(tmp)
+				if _, serr := os.Stat(filepath.Join(cache, "data", "PG_VERSION")); serr != nil {
+					return s.failure(templateSvc, fmt.Errorf("keeping the template: %w", err))
+				}
 			}
 			return nil
 		case <-ctx.Done():
