@@ -77,7 +77,7 @@ var appOOM = Experiment{
 		AtPeak(AtLeast("export error rate during the fault", ErrorRate(Faulted, "export"), 0.20, Percent)),
 	},
 	Holds: []Check{
-		AtMost("peak memory of the busiest instance / its limit", instancePeakShare, oomMemShare, Percent),
+		AtMost("peak memory of the busiest instance / its limit", Measure(instancePeakShare), oomMemShare, Percent),
 		AtMost("restarts", Fact("restarts"), 0, Count),
 		AtMost("export error rate during the fault", ErrorRate(Faulted, "export"), 0.01, Percent),
 		AtLeast("oversized exports refused with 413", Fact("bulk.refused_share"), 0.99, Percent),

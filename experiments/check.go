@@ -57,6 +57,22 @@ func AtPeak(c Check) Check {
 // data to decide on, and makes the check Unknown.
 type Measure func(r *Run) (float64, error)
 
+// Explained is a measure that also says what lies behind its value (the
+// error classes behind an error rate); a failing check reports it.
+type Explained func(r *Run) (v float64, why string, err error)
+
+// Measurer is a Measure or an Explained: what a check compares.
+type Measurer interface {
+	measure(r *Run) (v float64, why string, err error)
+}
+
+func (m Measure) measure(r *Run) (float64, string, error) {
+	v, err := m(r)
+	return v, "", err
+}
+
+func (m Explained) measure(r *Run) (float64, string, error) { return m(r) }
+
 // Unit formats a measured value for reports.
 type Unit func(float64) string
 
@@ -71,20 +87,19 @@ var (
 var errNoData = errors.New("no data")
 
 // AtLeast passes when the measured value is >= min.
-func AtLeast(name string, m Measure, min float64, u Unit) Check {
+func AtLeast(name string, m Measurer, min float64, u Unit) Check {
 	return compare(name, m, u, ">= "+u(min), func(v float64) bool { return v >= min })
 }
 
 // AtMost passes when the measured value is <= max.
-func AtMost(name string, m Measure, max float64, u Unit) Check {
+func AtMost(name string, m Measurer, max float64, u Unit) Check {
 	return compare(name, m, u, "<= "+u(max), func(v float64) bool { return v <= max })
 }
 
-func compare(name string, m Measure, u Unit, threshold string, ok func(float64) bool) Check {
+func compare(name string, m Measurer, u Unit, threshold string, ok func(float64) bool) Check {
 	return Check{Name: name, Eval: func(r *Run) Outcome {
 		o := Outcome{Check: name, Threshold: threshold}
-		r.why = ""
-		v, err := m(r)
+		v, why, err := m.measure(r)
 		if err != nil {
 			o.Status, o.Measured, o.Detail = Unknown, "n/a", err.Error()
 			return o
@@ -97,7 +112,7 @@ func compare(name string, m Measure, u Unit, threshold string, ok func(float64) 
 		if ok(v) {
 			o.Status = Pass
 		} else {
-			o.Status, o.Detail = Fail, r.why
+			o.Status, o.Detail = Fail, why
 		}
 		return o
 	}}

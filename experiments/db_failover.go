@@ -62,7 +62,7 @@ func dbFailover(pause bool) Experiment {
 		Holds: []Check{
 			AtMost("read error rate during the fault", ErrorRate(Faulted, "read"), 0.01, Percent),
 			AtMost("write error rate after client retries", ErrorRate(Faulted, "write"), 0.01, Percent),
-			AtMost("write unavailability - promotion delay", writeGapOverPromotion, 2, Seconds),
+			AtMost("write unavailability - promotion delay", Measure(writeGapOverPromotion), 2, Seconds),
 			// the old primary rejoins in this window (pg_rewind or a fresh
 			// clone): the system must be back, not merely promoted
 			AtMost("write error rate after recovery (old primary rejoining)", ErrorRate(Recovery, "write"), 0.01, Percent),

@@ -48,14 +48,7 @@ type Run struct {
 	Outcomes    []Outcome         `json:"checks"`
 	Status      Status            `json:"status"`
 	Err         string            `json:"error,omitempty"`
-
-	// why is what the last measure said about its value (e.g. the error
-	// classes behind an error rate); a failing check reports it.
-	why string
 }
-
-// explain lets a measure say what lies behind its value.
-func (r *Run) explain(format string, a ...any) { r.why = fmt.Sprintf(format, a...) }
 
 // Window returns the whole seconds [from, to) of a phase. Seconds where a
 // transition happened are left out so a window holds only one regime.

@@ -12,14 +12,16 @@ import (
 
 // Measures shared by scenarios. Each reads the run's history only.
 
-// ErrorRate is the client's error rate (degraded answers excluded) in a phase.
-func ErrorRate(p Phase, ops ...string) Measure {
-	return func(r *Run) (float64, error) {
+// ErrorRate is the client's error rate (degraded answers excluded) in a
+// phase, explained by the error classes and final codes behind it.
+func ErrorRate(p Phase, ops ...string) Explained {
+	return func(r *Run) (float64, string, error) {
 		s, err := r.Client(p, ops...)
+		why := ""
 		if err == nil && s.ErrorRate > 0 {
-			r.explain("%s", failureMix(s))
+			why = failureMix(s)
 		}
-		return s.ErrorRate, err
+		return s.ErrorRate, why, err
 	}
 }
 

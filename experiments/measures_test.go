@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -62,7 +63,7 @@ func TestAfterSpikeSkipsTheSettlingTime(t *testing.T) {
 		last := r.Samples[len(r.Samples)-1].Values["c"]
 		r.Samples = append(r.Samples, Sample{At: time.Duration(i)*time.Second + 20*time.Millisecond, Values: map[string]float64{"c": last + 10}})
 	}
-	got, err := afterSpike(Rate(Recovery, "c"))(r)
+	got, _, err := afterSpike(Rate(Recovery, "c"))(r)
 	if err != nil || got < 9.9 || got > 10.1 {
 		t.Fatalf("rate after the spike %v (%v), want 10", got, err)
 	}
@@ -93,8 +94,8 @@ func TestFailureMixNamesClassesAndCodes(t *testing.T) {
 // A failing check carries what its measure said; a passing one does not,
 // and a stale explanation from an earlier check never leaks into the next.
 func TestFailingCheckCarriesTheExplanation(t *testing.T) {
-	explained := func(v float64) Measure {
-		return func(r *Run) (float64, error) { r.explain("because %v", v); return v, nil }
+	explained := func(v float64) Explained {
+		return func(r *Run) (float64, string, error) { return v, fmt.Sprintf("because %v", v), nil }
 	}
 	r := &Run{}
 	fail := AtMost("x", explained(2), 1, Count).Eval(r)

@@ -121,11 +121,11 @@ func goodputRate(p Phase) Measure {
 // afterSpike evaluates a recovery-phase measure over the recovery window
 // minus its first stormSettle: where a system that heals is back already
 // and a storm that feeds itself is not.
-func afterSpike(m Measure) Measure {
-	return func(r *Run) (float64, error) {
+func afterSpike(m Measurer) Explained {
+	return func(r *Run) (float64, string, error) {
 		late := *r
 		late.RecoveredAt = r.RecoveredAt + stormSettle
-		return m(&late)
+		return m.measure(&late)
 	}
 }
 
@@ -137,10 +137,10 @@ func auditAmplification(_ context.Context, e *Env, r *Run) error {
 	windows := []struct {
 		name string
 		p    Phase
-		wrap func(Measure) Measure
+		wrap func(Measurer) Measurer
 	}{
-		{"spike", Faulted, func(m Measure) Measure { return m }},
-		{"after_spike", Recovery, afterSpike},
+		{"spike", Faulted, func(m Measurer) Measurer { return m }},
+		{"after_spike", Recovery, func(m Measurer) Measurer { return afterSpike(m) }},
 	}
 	for _, w := range windows {
 		layers := map[string]Measure{
@@ -149,7 +149,7 @@ func auditAmplification(_ context.Context, e *Env, r *Run) error {
 			"total":  arrivalsPerOffered(w.p, "quote.requests"),
 		}
 		for layer, m := range layers {
-			if v, err := w.wrap(m)(r); err == nil {
+			if v, _, err := w.wrap(m).measure(r); err == nil {
 				e.Run.SetFact(fmt.Sprintf("amplification_%s_%s", layer, w.name), v)
 			}
 		}
