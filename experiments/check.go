@@ -63,15 +63,17 @@ type Explained func(r *Run) (v float64, why string, err error)
 
 // Measurer is a Measure or an Explained: what a check compares.
 type Measurer interface {
-	measure(r *Run) (v float64, why string, err error)
+	Read(r *Run) (v float64, why string, err error)
 }
 
-func (m Measure) measure(r *Run) (float64, string, error) {
+// Read is the measure's value with no explanation.
+func (m Measure) Read(r *Run) (float64, string, error) {
 	v, err := m(r)
 	return v, "", err
 }
 
-func (m Explained) measure(r *Run) (float64, string, error) { return m(r) }
+// Read is the measure's value and explanation.
+func (m Explained) Read(r *Run) (float64, string, error) { return m(r) }
 
 // Unit formats a measured value for reports.
 type Unit func(float64) string
@@ -83,8 +85,8 @@ var (
 	Count   Unit = func(v float64) string { return fmt.Sprintf("%.0f", v) }
 )
 
-// errNoData marks a measurement that had nothing to measure.
-var errNoData = errors.New("no data")
+// ErrNoData marks a measurement that had nothing to measure.
+var ErrNoData = errors.New("no data")
 
 // AtLeast passes when the measured value is >= min.
 func AtLeast(name string, m Measurer, min float64, u Unit) Check {
@@ -99,7 +101,7 @@ func AtMost(name string, m Measurer, max float64, u Unit) Check {
 func compare(name string, m Measurer, u Unit, threshold string, ok func(float64) bool) Check {
 	return Check{Name: name, Eval: func(r *Run) Outcome {
 		o := Outcome{Check: name, Threshold: threshold}
-		v, why, err := m.measure(r)
+		v, why, err := m.Read(r)
 		if err != nil {
 			o.Status, o.Measured, o.Detail = Unknown, "n/a", err.Error()
 			return o

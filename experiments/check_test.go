@@ -4,8 +4,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/whatif-lab/whatif/loadgen"
 )
 
 func constant(v float64, err error) Measure { return func(*Run) (float64, error) { return v, err } }
@@ -97,56 +95,5 @@ func TestCounterRate(t *testing.T) {
 	}
 	if _, err := r.CounterRate(Baseline, "missing"); err == nil {
 		t.Error("a counter the API never reported must be an error, not 0")
-	}
-}
-
-func TestLongestAckGap(t *testing.T) {
-	start := time.Unix(1000, 0)
-	ack := func(doneAt time.Duration) loadgen.Result {
-		return loadgen.Result{Scheduled: start.Add(doneAt - 10*time.Millisecond), Latency: 10 * time.Millisecond}
-	}
-	cases := []struct {
-		name     string
-		acks     []time.Duration
-		from, to time.Duration
-		want     float64
-	}{
-		{"steady", []time.Duration{1e9, 2e9, 3e9, 4e9}, 1e9, 4e9, 1},
-		{"hole in the middle", []time.Duration{1e9, 2e9, 7e9, 8e9}, 1e9, 8e9, 5},
-		{"nothing after the fault", []time.Duration{1e9}, 2e9, 10e9, 8},
-		{"no acks at all", nil, 2e9, 5e9, 3},
-	}
-	for _, c := range cases {
-		var acked []loadgen.Result
-		for _, d := range c.acks {
-			acked = append(acked, ack(d))
-		}
-		if got := longestAckGap(acked, start, c.from, c.to); got < c.want-0.001 || got > c.want+0.001 {
-			t.Errorf("%s: gap %v, want %v", c.name, got, c.want)
-		}
-	}
-}
-
-func TestRegistryIsValid(t *testing.T) {
-	seen := map[string]bool{}
-	for _, x := range All() {
-		if err := x.validate(); err != nil {
-			t.Error(err)
-		}
-		if seen[x.Name] {
-			t.Errorf("duplicate experiment name %s", x.Name)
-		}
-		seen[x.Name] = true
-	}
-	if _, err := Lookup("no-such-thing"); err == nil {
-		t.Error("unknown experiment name accepted")
-	}
-}
-
-func TestFlatten(t *testing.T) {
-	nums, texts := map[string]float64{}, map[string]string{}
-	flatten("", map[string]any{"a": map[string]any{"b": 2.0, "s": "open"}, "t": true}, nums, texts)
-	if nums["a.b"] != 2 || nums["t"] != 1 || texts["a.s"] != "open" {
-		t.Fatalf("nums %v texts %v", nums, texts)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/whatif-lab/whatif/experiments/operator"
+
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
 	"github.com/whatif-lab/whatif/loadgen"
@@ -46,18 +48,18 @@ type Env struct {
 	// facts (Run.SetFact), which faults and audits write.
 	Run   *Run
 	HTTP  *http.Client // the run's client: connections bounded like its workers
-	admin *apiAdmin
+	admin *operator.API
 	// instances are the experiment's further API processes, by service
-	instances map[string]*apiAdmin
+	instances map[string]*operator.API
 
 	on map[string]bool // protections of this run, API and runner side
 
 	offered atomic.Uint64 // math.Float64bits of an offered-rate override; 0 = the run's rate
 }
 
-// setOffered overrides the offered load (req/s) from now on; 0 restores
+// SetOffered overrides the offered load (req/s) from now on; 0 restores
 // the run's own rate. Traffic faults (a spike) use it.
-func (e *Env) setOffered(rate float64) { e.offered.Store(math.Float64bits(rate)) }
+func (e *Env) SetOffered(rate float64) { e.offered.Store(math.Float64bits(rate)) }
 
 // offeredRate is the load the client offers now.
 func (e *Env) offeredRate(runRate float64) float64 {
@@ -68,13 +70,19 @@ func (e *Env) offeredRate(runRate float64) float64 {
 }
 
 // apis are the run's API processes: the API, then the instances by name.
-func (e *Env) apis() []*apiAdmin {
-	out := []*apiAdmin{e.admin}
+func (e *Env) apis() []*operator.API {
+	out := []*operator.API{e.admin}
 	for _, svc := range sortedKeys(e.instances) {
 		out = append(out, e.instances[svc])
 	}
 	return out
 }
+
+// Admin is the API's admin client (warm its caches, read its stats).
+func (e *Env) Admin() *operator.API { return e.admin }
+
+// Instance is the admin client of one of the experiment's API instances.
+func (e *Env) Instance(svc string) *operator.API { return e.instances[svc] }
 
 // On says whether a protection (API or runner side) is on in this run.
 func (e *Env) On(protection string) bool { return e.on[protection] }

@@ -1,7 +1,10 @@
-// Package experiments turns the seed's failure scenarios into runnable,
-// asserting experiments. An experiment is one literal (see registry.go); the
-// runner plays it as the matrix {unprotected, protected} × {normal, peak}
-// and judges each run with the experiment's checks.
+// Package experiments is the runner and its types: an Experiment is one
+// literal (the scenarios are in experiments/scenarios), Execute plays it
+// as the matrix {unprotected, protected} × {normal, peak} against a Stack,
+// and each Run's history (run.go) is judged by the experiment's checks
+// (check.go, measures.go); report.go and console.go show the result.
+// Operator clients (the API's admin endpoints, Patroni, Postgres and
+// Redis connections) are in experiments/operator.
 package experiments
 
 import (
@@ -120,7 +123,8 @@ func (l Load) peakFactor() float64 {
 	return l.PeakFactor
 }
 
-func (l Load) maxInFlight() int {
+// InFlightLimit is the client's bound on requests in flight (connections).
+func (l Load) InFlightLimit() int {
 	if l.MaxInFlight == 0 {
 		return 256
 	}
@@ -135,9 +139,9 @@ func (l Load) RateFor(lv Level) float64 {
 	return l.Rate
 }
 
-// validate catches literals that cannot run, so a bad registry entry fails
+// Validate catches literals that cannot run, so a bad registry entry fails
 // loudly at start-up instead of midway through a matrix.
-func (x Experiment) validate() error {
+func (x Experiment) Validate() error {
 	switch {
 	case x.Name == "":
 		return fmt.Errorf("experiment without a name")
@@ -187,10 +191,10 @@ func (x Experiment) CheckBreak(names []string) error {
 	return nil
 }
 
-// switchedOff is every protection a run of this variant switches off, sorted:
+// SwitchedOff is every protection a run of this variant switches off, sorted:
 // Off always, the Mitigation when unprotected, the --break list when
 // protected.
-func (x Experiment) switchedOff(v Variant, broken []string) []string {
+func (x Experiment) SwitchedOff(v Variant, broken []string) []string {
 	off := broken
 	if v == Unprotected {
 		off = x.Mitigation

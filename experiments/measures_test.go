@@ -26,52 +26,6 @@ func sampledRun(perSecond, gauge []float64) *Run {
 	return r
 }
 
-func TestCounterIncreaseCountsFromFaultToEnd(t *testing.T) {
-	//                   0  1  2  3  4   5  6  7  8  9
-	r := sampledRun([]float64{0, 1, 1, 1, 50, 3, 0, 0, 0, 0}, make([]float64, 10))
-	got, err := counterIncrease("c")(r)
-	if err != nil || got < 52.9 || got > 53.1 {
-		t.Fatalf("increase %v (%v), want 53: the 50-rebuild burst and 3 after, nothing before the fault", got, err)
-	}
-}
-
-func TestUntilGauge(t *testing.T) {
-	cases := []struct {
-		name  string
-		gauge []float64
-		want  float64
-		ok    bool
-	}{
-		{"reached a second after the fault", []float64{0, 0, 0, 0, 3, 9, 9, 0, 0, 0}, 1.02, true},
-		{"before the fault does not count", []float64{0, 5, 0, 0, 0, 0, 0, 0, 0, 0}, 0, false},
-		{"never", make([]float64, 10), 0, false},
-	}
-	for _, c := range cases {
-		got, err := untilGauge("g", 1)(sampledRun(make([]float64, 10), c.gauge))
-		if (err == nil) != c.ok || (c.ok && (got < c.want-0.001 || got > c.want+0.001)) {
-			t.Errorf("%s: %v, %v; want %v ok=%v", c.name, got, err, c.want, c.ok)
-		}
-	}
-}
-
-func TestAfterSpikeSkipsTheSettlingTime(t *testing.T) {
-	// 100/s until 2s after recovery (6s), then 10/s: the window that
-	// starts stormSettle (4s) after recovery sees only the 10/s.
-	r := sampledRun([]float64{0, 100, 100, 100, 100, 100, 100, 100, 100, 10}, make([]float64, 10))
-	r.End = 14 * time.Second
-	for i := 10; i <= 14; i++ {
-		last := r.Samples[len(r.Samples)-1].Values["c"]
-		r.Samples = append(r.Samples, Sample{At: time.Duration(i)*time.Second + 20*time.Millisecond, Values: map[string]float64{"c": last + 10}})
-	}
-	got, _, err := afterSpike(Rate(Recovery, "c"))(r)
-	if err != nil || got < 9.9 || got > 10.1 {
-		t.Fatalf("rate after the spike %v (%v), want 10", got, err)
-	}
-	if r.RecoveredAt != 6*time.Second {
-		t.Fatal("afterSpike changed the run it measured")
-	}
-}
-
 func TestFailureMixNamesClassesAndCodes(t *testing.T) {
 	cases := []struct {
 		name string

@@ -1,392 +1,235 @@
 package experiments
 
 import (
-	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"io"
-	"slices"
+	"math"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/whatif-lab/whatif/chaos"
-	"github.com/whatif-lab/whatif/compose"
-	"github.com/whatif-lab/whatif/internal/clock"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
-// Options control one invocation of an experiment.
-type Options struct {
-	Scale    float64   // time scale; 1 = full, QuickScale for --quick
-	Levels   []Level   // default both
-	Variants []Variant // default both
-	Break    []string  // protections forced off in protected runs (proves checks can fail)
-	Console  io.Writer // live per-second lines; nil = silent
-	Seed     int64
+// Phase names a window of a run.
+type Phase string
+
+const (
+	Baseline Phase = "baseline"
+	Faulted  Phase = "fault"
+	Recovery Phase = "recovery"
+)
+
+// Sample is one reading of the API's counters and gauges.
+type Sample struct {
+	At     time.Duration      // since load start
+	Values map[string]float64 // flattened /admin/stats, e.g. "db_queries.primary"
+	Text   map[string]string  // string gauges, e.g. "breaker.state"
 }
 
-// QuickScale shrinks every phase and seed timer for CI and workshops.
-const QuickScale = 0.25
-
-// Report is the outcome of one experiment invocation.
-type Report struct {
-	Experiment string    `json:"experiment"`
-	Title      string    `json:"title"`
-	Scenario   int       `json:"scenario"`
-	Scale      float64   `json:"time_scale"`
-	Started    time.Time `json:"started"`
-	Wall       float64   `json:"wall_seconds"`
-	Verdict    Status    `json:"verdict"`
-	Runs       []*Run    `json:"runs"`
+// Run is the history of one run: traffic, samples, phase marks and facts
+// from the audit. Traffic, faults and validation meet only here.
+type Run struct {
+	Experiment  string            `json:"-"`
+	Variant     Variant           `json:"variant"`
+	Level       Level             `json:"load"`
+	Rate        float64           `json:"offered_rate"`
+	Broken      []string          `json:"broken,omitempty"` // protections forced off by --break
+	Start       time.Time         `json:"started"`          // load start; offsets below are from here
+	FaultAt     time.Duration     `json:"-"`                // Inject returned
+	RecoverAt   time.Duration     `json:"-"`                // recovery began (BeforeRecover, then Recover)
+	RecoveredAt time.Duration     `json:"-"`                // Recover (+ AfterRecover) returned
+	End         time.Duration     `json:"-"`
+	Timeline    *loadgen.Timeline `json:"-"`
+	Samples     []Sample          `json:"-"`
+	Facts       *Facts            `json:"facts,omitempty"` // nil until the first SetFact
+	Notes       []string          `json:"notes,omitempty"`
+	Outcomes    []Outcome         `json:"checks"`
+	Status      Status            `json:"status"`
+	Err         string            `json:"error,omitempty"`
 }
 
-// Execute plays the experiment's matrix against a running stack.
-func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, error) {
-	if err := x.validate(); err != nil {
-		return nil, err
+// Window returns the whole seconds [from, to) of a phase. Seconds where a
+// transition happened are left out so a window holds only one regime.
+func (r *Run) Window(p Phase) (from, to time.Duration) {
+	ceil := func(d time.Duration) time.Duration { return (d + time.Second - 1).Truncate(time.Second) }
+	switch p {
+	case Baseline:
+		// the first second warms connections; it is not the steady state
+		return time.Second, r.FaultAt.Truncate(time.Second)
+	case Faulted:
+		return ceil(r.FaultAt), r.RecoverAt.Truncate(time.Second)
+	default:
+		return ceil(r.RecoveredAt), r.End.Truncate(time.Second)
 	}
-	if err := x.CheckBreak(o.Break); err != nil {
-		return nil, err
-	}
-	if o.Scale <= 0 {
-		o.Scale = 1
-	}
-	if len(o.Levels) == 0 {
-		o.Levels = []Level{Normal, Peak}
-	}
-	if len(o.Variants) == 0 {
-		o.Variants = []Variant{Unprotected, Protected}
-	}
-	if err := st.Capabilities().Check(x.Requires); err != nil {
-		return nil, fmt.Errorf("%s: %w", x.Name, err)
-	}
-	running := st.Services()
-	for _, svc := range x.Needs() {
-		if !slices.Contains(running, svc) {
-			return nil, fmt.Errorf("experiment %s needs service %q, which this stack does not run (it runs: %s)", x.Name, svc, strings.Join(running, ", "))
-		}
-	}
-	admin := newAPIAdmin("http://" + st.ClientAddr(compose.SvcAPI, "main"))
-	admin.token = st.AdminToken()
-	known, err := admin.Protections(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading the API's protections: %w", err)
-	}
-	for _, p := range x.RunnerProtections {
-		known[p] = true
-	}
-	// the experiment's own lists against what the system has: a stale
-	// name in the registry fails here, before any run
-	for _, p := range slices.Concat(x.Mitigation, x.Off) {
-		if _, ok := known[p]; !ok {
-			return nil, fmt.Errorf("experiment %s names protection %q, which neither the API nor the runner has (they have: %s)", x.Name, p, strings.Join(sortedKeys(known), ", "))
-		}
-	}
-	m := &matrix{x: x, st: st, admin: admin, known: known, o: o}
-	rep := &Report{Experiment: x.Name, Title: x.Title, Scenario: x.Scenario, Scale: o.Scale, Started: time.Now()}
-	for _, v := range o.Variants {
-		for _, lv := range o.Levels {
-			r := m.run(ctx, v, lv)
-			if weak := r.baselineProblem(); weak != "" && r.Timeline != nil && ctx.Err() == nil {
-				// The baseline is the yardstick, not the thing under test: a
-				// run whose yardstick broke is played once more, and says so.
-				// A second weak baseline stays Unknown.
-				if o.Console != nil {
-					fmt.Fprintf(o.Console, "%s/%s: weak baseline, playing the run once more: %s\n", v, lv, weak)
-				}
-				r = m.run(ctx, v, lv)
-				r.Notes = append(r.Notes, "second attempt: the first one's baseline was weak: "+weak)
-			}
-			rep.Runs = append(rep.Runs, r)
-			if ctx.Err() != nil {
-				break
-			}
-		}
-	}
-	rep.Wall = time.Since(rep.Started).Seconds()
-	rep.Verdict = Pass
-	for _, r := range rep.Runs {
-		switch r.Status {
-		case Fail:
-			rep.Verdict = Fail
-		case Unknown:
-			if rep.Verdict == Pass {
-				rep.Verdict = Unknown
-			}
-		}
-	}
-	return rep, ctx.Err()
 }
 
-// matrix is what every run of one invocation shares.
-type matrix struct {
-	x     Experiment
-	st    Stack
-	admin *apiAdmin
-	known map[string]bool // protections of the API and the runner
-	o     Options
+// Client summarises the client's view of a phase for the given ops.
+func (r *Run) Client(p Phase, ops ...string) (loadgen.Summary, error) {
+	from, to := r.Window(p)
+	if to <= from || r.Timeline == nil {
+		return loadgen.Summary{}, fmt.Errorf("%s window is empty", p)
+	}
+	s := r.Timeline.Window(from, to, ops...)
+	if s.Completed == 0 {
+		return s, fmt.Errorf("no request completed in the %s window", p)
+	}
+	return s, nil
 }
 
-// run plays one cell of the matrix and judges it.
-func (m *matrix) run(ctx context.Context, v Variant, lv Level) *Run {
-	x, st, admin, o := m.x, m.st, m.admin, m.o
-	r := &Run{Experiment: x.Name, Variant: v, Level: lv, Rate: x.Load.RateFor(lv), Facts: newFacts()}
-	env := &Env{
-		Stack: st, Topology: st.Topology(), APIURL: admin.base, Variant: v, Level: lv, Scale: o.Scale,
-		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), Run: r, admin: admin,
-		HTTP: loadgen.NewHTTPClient(x.Load.maxInFlight()), instances: map[string]*apiAdmin{},
-	}
-	if t := st.ToxiproxyTarpit(); t != "" {
-		env.Toxi.WithTarpit(t)
-	}
-	for _, svc := range x.Instances {
-		a := newAPIAdmin("http://" + st.ClientAddr(svc, "main"))
-		a.token = admin.token
-		env.instances[svc] = a
-	}
-	defer env.HTTP.CloseIdleConnections() // the next run starts without this run's connections
-	if v == Protected {
-		r.Broken = o.Break
-	}
-	if err := m.prepare(ctx, env); err != nil {
-		r.Err, r.Status = "prepare: "+err.Error(), Unknown
-		return r
-	}
-	err := m.play(ctx, env)
-	if err != nil {
-		r.Err = err.Error()
-	}
-	checks := x.Holds
-	if v == Unprotected {
-		checks = x.Cascade
-	}
-	r.Outcomes = judge(r, checks)
-	r.Outcomes = append(r.Outcomes, finalWrite(ctx, env))
-	r.Status = Overall(r.Outcomes)
-	if err != nil && r.Status == Pass {
-		r.Status = Unknown // a run that went wrong proves nothing
-	}
-	return r
+// CounterRate is the mean per-second increase of a monotonic counter over
+// a phase, from the samples closest to the window's ends.
+func (r *Run) CounterRate(p Phase, key string) (float64, error) {
+	from, to := r.Window(p)
+	return r.CounterRateBetween(from, to, key)
 }
 
-// prepare puts the system in the run's starting state: no toxic, every
-// service up, caches and breaker reset, protections set for the variant.
-func (m *matrix) prepare(ctx context.Context, env *Env) error {
-	x, known, broken, scale := m.x, m.known, env.Run.Broken, m.o.Scale
-	if err := env.Toxi.ResetAll(ctx); err != nil {
-		return fmt.Errorf("clearing toxics: %w", err)
+// CounterRateBetween is the mean per-second increase of a counter between
+// two offsets of the run.
+func (r *Run) CounterRateBetween(from, to time.Duration, key string) (float64, error) {
+	a, okA := r.SampleAt(from)
+	b, okB := r.SampleAt(to)
+	if !okA || !okB || b.At <= a.At {
+		return 0, fmt.Errorf("no %s samples between %.1fs and %.1fs", key, from.Seconds(), to.Seconds())
 	}
-	// Every service up and healthy (Start on a running service only waits
-	// for its health): a run never inherits the last run's broken cluster.
-	for _, svc := range env.Stack.Services() {
-		if svc == compose.SvcToxiproxy {
+	va, ok1 := a.Values[key]
+	vb, ok2 := b.Values[key]
+	if !ok1 || !ok2 {
+		return 0, fmt.Errorf("counter %s not reported", key)
+	}
+	return (vb - va) / (b.At - a.At).Seconds(), nil
+}
+
+// SampleAt is the sample nearest to t (within half a second).
+func (r *Run) SampleAt(t time.Duration) (Sample, bool) {
+	i := sort.Search(len(r.Samples), func(i int) bool { return r.Samples[i].At >= t })
+	best, bestD := -1, time.Duration(math.MaxInt64)
+	for _, j := range []int{i - 1, i} {
+		if j < 0 || j >= len(r.Samples) {
 			continue
 		}
-		if err := env.Stack.Controller().Start(ctx, svc); err != nil {
-			return fmt.Errorf("%s not healthy before the run: %w", svc, err)
+		d := r.Samples[j].At - t
+		if d < 0 {
+			d = -d
+		}
+		if d < bestD {
+			best, bestD = j, d
 		}
 	}
-	for _, a := range env.apis() {
-		if err := awaitQuiet(ctx, a, quietWithin); err != nil {
-			return err
-		}
+	if best < 0 || bestD > 700*time.Millisecond {
+		return Sample{}, false
 	}
-	env.on = map[string]bool{}
-	for p := range known {
-		env.on[p] = true
-	}
-	for _, p := range x.switchedOff(env.Variant, broken) {
-		env.on[p] = false
-	}
-	api := map[string]bool{}
-	for p, v := range env.on {
-		if !slices.Contains(x.RunnerProtections, p) {
-			api[p] = v
-		}
-	}
-	for _, a := range env.apis() {
-		if err := a.SetProtections(ctx, api); err != nil {
-			return err
-		}
-	}
-	set := map[string]string{}
-	for k, val := range x.Settings {
-		set[k] = val
-	}
-	for _, k := range x.ScaledSettings {
-		d, err := time.ParseDuration(set[k])
-		if err != nil {
-			return fmt.Errorf("setting %s: %w", k, err)
-		}
-		set[k] = scaleDur(d, scale).String()
-	}
-	for _, a := range env.apis() {
-		if err := a.Settings(ctx, set); err != nil {
-			return err
-		}
-		if err := a.Reset(ctx); err != nil {
-			return err
-		}
-	}
-	if x.Prepare != nil {
-		return x.Prepare(ctx, env)
-	}
-	return nil
+	return r.Samples[best], true
 }
 
-// quietWithin bounds the wait for the previous run's requests to drain:
-// a run must not start with the last one's pile-up still in the API.
-const quietWithin = 60 * time.Second
-
-func awaitQuiet(ctx context.Context, a *apiAdmin, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		nums, _, err := a.Stats(ctx)
-		if err == nil && nums["in_flight"] == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if err != nil {
-				return fmt.Errorf("API not answering after the previous run: %w", err)
-			}
-			return fmt.Errorf("API still has %.0f requests in flight after %s", nums["in_flight"], within)
-		}
-		if !wait(ctx, 200*time.Millisecond) {
-			return ctx.Err()
-		}
-	}
+// Facts are the numbers a run's Prepare, fault and audit record for its
+// checks: the one fact store of a run. Faults set them from their own
+// goroutines.
+type Facts struct {
+	mu sync.Mutex
+	m  map[string]float64
 }
 
-// retryFor calls f until it succeeds or the time is up; the last error wins.
-func retryFor(ctx context.Context, within time.Duration, f func() error) error {
-	deadline := time.Now().Add(within)
-	for {
-		err := f()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		if !wait(ctx, 250*time.Millisecond) {
-			return ctx.Err()
-		}
-	}
+func newFacts() *Facts { return &Facts{m: map[string]float64{}} }
+
+// MarshalJSON writes the facts as an object (summary.json).
+func (f *Facts) MarshalJSON() ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return json.Marshal(f.m)
 }
 
-func scaleDur(d time.Duration, s float64) time.Duration {
-	return time.Duration(float64(d) * s).Round(time.Millisecond)
+// Fact returns a fact stored by the run's Prepare, fault or audit.
+func (r *Run) Fact(name string) (float64, error) {
+	var v float64
+	ok := false
+	if f := r.Facts; f != nil {
+		f.mu.Lock()
+		v, ok = f.m[name]
+		f.mu.Unlock()
+	}
+	if !ok {
+		return 0, fmt.Errorf("fact %q was not recorded (audit did not run?)", name)
+	}
+	return v, nil
 }
 
-// play drives load, the fault and the sampler on one clock.
-func (m *matrix) play(ctx context.Context, env *Env) error {
-	x, r, o := m.x, env.Run, m.o
-	base, fault, recov := scaleDur(x.Phases.Baseline, o.Scale), scaleDur(x.Phases.Fault, o.Scale), scaleDur(x.Phases.Recovery, o.Scale)
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	defer stopLoad()
-	con := newConsole(o.Console, r, x)
-	plan := loadgen.Plan{
-		Rate:           func(time.Duration) float64 { return env.offeredRate(r.Rate) },
-		UntilCancelled: true, // stopped by the runner once the recovery window has been observed
-		MaxInFlight:    x.Load.maxInFlight(),
-		Mix:            x.Load.Ops(env),
-		Seed:           o.Seed,
-		OnResult:       env.Ledger.observe,
-		OnSecond:       con.second,
+// SetFact records a fact for the checks. The runner makes each run's
+// store before anything can write to it; a Run built by hand gets one on
+// its first fact.
+func (r *Run) SetFact(name string, v float64) {
+	if r.Facts == nil {
+		r.Facts = newFacts()
 	}
-	if x.Load.Policy != nil {
-		plan.Policy = x.Load.Policy(env)
-	}
-	start := time.Now()
-	r.Start = start
-	since := func() time.Duration { return time.Since(start) }
-	var wg sync.WaitGroup
-	var tl *loadgen.Timeline
-	var loadErr error
-	wg.Add(2)
-	go func() { defer wg.Done(); tl, loadErr = loadgen.Run(loadCtx, plan) }()
-	sampler := &sampler{admin: env.admin, instances: env.instances, start: start}
-	go func() { defer wg.Done(); r.Samples = sampler.run(loadCtx, con) }()
-
-	g := chaos.NewGuard(x.Fault(env))
-	defer g.Close(context.WithoutCancel(ctx))
-	var errs []error
-	con.phase(Baseline)
-	if wait(ctx, base-since()) {
-		if err := g.Inject(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("inject %s: %w", g.Name(), err))
-		}
-		r.FaultAt = since()
-		con.phase(Faulted)
-		wait(ctx, r.FaultAt+fault-since())
-		r.RecoverAt = since()
-		con.phase(Recovery)
-		fence, err := m.fence(ctx, env)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if fence != nil {
-			defer fence.Close(context.WithoutCancel(ctx))
-		}
-		if err := g.Recover(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("recover %s: %w", g.Name(), err))
-		}
-		if x.AfterRecover != nil {
-			if err := x.AfterRecover(ctx, env); err != nil {
-				errs = append(errs, fmt.Errorf("after recover: %w", err))
-			}
-		}
-		if fence != nil {
-			if err := fence.Recover(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("lifting %s: %w", fence.Name(), err))
-			}
-		}
-		r.RecoveredAt = since()
-		wait(ctx, r.RecoveredAt+recov-since())
-	}
-	r.End = since()
-	stopLoad()
-	wg.Wait()
-	r.Timeline = tl
-	if loadErr != nil && !errors.Is(loadErr, context.Canceled) {
-		errs = append(errs, fmt.Errorf("load: %w", loadErr))
-	}
-	if x.Audit != nil && ctx.Err() == nil {
-		if err := x.Audit(ctx, env, r); err != nil {
-			errs = append(errs, fmt.Errorf("audit: %w", err))
-		}
-	}
-	if ctx.Err() != nil {
-		errs = append(errs, ctx.Err())
-	}
-	return errors.Join(errs...)
+	r.Facts.mu.Lock()
+	defer r.Facts.mu.Unlock()
+	r.Facts.m[name] = v
 }
 
-// fence injects the experiment's recovery fence, if it has one; the
-// returned guard (nil without a fence) always recovers it on Close.
-func (m *matrix) fence(ctx context.Context, env *Env) (*chaos.Guard, error) {
-	if m.x.Fence == nil {
-		return nil, nil
+// baselineProblem says why the baseline is too weak to judge against, or "".
+func (r *Run) baselineProblem() string {
+	s, err := r.Client(Baseline)
+	if err != nil {
+		return err.Error()
 	}
-	f, err := m.x.Fence(env)
-	if err != nil || f == nil {
-		return nil, err
+	if s.Rate > 0 && s.Achieved < 0.9*s.Rate {
+		return fmt.Sprintf("achieved %.0f/s of %.0f/s offered before the fault%s", s.Achieved, s.Rate, r.worstBaselineSecond())
 	}
-	g := chaos.NewGuard(f)
-	if err := g.Inject(ctx); err != nil {
-		return g, fmt.Errorf("fence %s: %w", g.Name(), err)
+	if s.ErrorRate > 0.01 {
+		return fmt.Sprintf("%.1f%% errors before the fault%s", s.ErrorRate*100, r.worstBaselineSecond())
 	}
-	return g, nil
+	return ""
 }
 
-// wait sleeps d (the runner owns time: phases are durations by design) and
-// reports whether the context is still alive.
-func wait(ctx context.Context, d time.Duration) bool { return clock.Sleep(ctx, d) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
+// worstBaselineSecond describes the baseline second with the fewest OK
+// answers, so a weak baseline says what went wrong, not only that it did.
+func (r *Run) worstBaselineSecond() string {
+	from, to := r.Window(Baseline)
+	var worst loadgen.Summary
+	at, found := time.Duration(0), false
+	for t := from; t < to; t += time.Second {
+		s := r.Timeline.Window(t, t+time.Second)
+		if !found || s.OK < worst.OK {
+			worst, at, found = s, t, true
+		}
 	}
-	sort.Strings(ks)
-	return ks
+	if !found {
+		return ""
+	}
+	errs := make([]string, 0, len(worst.Errors))
+	for _, k := range sortedKeys(worst.Errors) {
+		errs = append(errs, fmt.Sprintf("%s %d", k, worst.Errors[k]))
+	}
+	if len(errs) == 0 {
+		errs = append(errs, "none")
+	}
+	return fmt.Sprintf(" (worst second %.0fs: %d OK of %d offered, %d dropped, p99 %.0fms, errors: %s)",
+		at.Seconds(), worst.OK, worst.Offered, worst.Dropped, float64(worst.P99.Microseconds())/1000, strings.Join(errs, ", "))
+}
+
+// RecoveryTime is how long after Recover the client's error rate went back
+// to <= maxErr for good (every later second of the recovery window).
+func (r *Run) RecoveryTime(maxErr float64, ops ...string) (float64, error) {
+	start := r.RecoverAt.Truncate(time.Second)
+	end := r.End.Truncate(time.Second)
+	if end <= start || r.Timeline == nil {
+		return 0, ErrNoData
+	}
+	good := end // first second of the final good streak
+	for t := end - time.Second; t >= start; t -= time.Second {
+		s := r.Timeline.Window(t, t+time.Second, ops...)
+		if s.Completed == 0 || s.ErrorRate > maxErr {
+			break
+		}
+		good = t
+	}
+	if good == end {
+		return 0, fmt.Errorf("error rate never fell to %.1f%% after recovery", maxErr*100)
+	}
+	d := (good - r.RecoverAt).Seconds()
+	if d < 0 {
+		d = 0
+	}
+	return d, nil
 }

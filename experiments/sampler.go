@@ -3,13 +3,15 @@ package experiments
 import (
 	"context"
 	"time"
+
+	"github.com/whatif-lab/whatif/experiments/operator"
 )
 
 // sampler reads the API's counters once a second, aligned to the load's
 // clock, so counter rates line up with the client's per-second buckets.
 type sampler struct {
-	admin     *apiAdmin
-	instances map[string]*apiAdmin // sampled under "<service>."
+	admin     *operator.API
+	instances map[string]*operator.API // sampled under "<service>."
 	start     time.Time
 }
 

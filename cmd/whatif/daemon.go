@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/whatif-lab/whatif/compose"
-	"github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/experiments/scenarios"
 )
 
 // serveCmd is the hidden command `whatif up` runs detached: it holds the
@@ -143,7 +143,7 @@ func parseUpFlags(cmd string, args []string) (*stackFlags, []string, error) {
 	if *forX == "" {
 		return sf, nil, nil
 	}
-	x, err := experiments.Lookup(*forX)
+	x, err := scenarios.Lookup(*forX)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--for: %w", err)
 	}

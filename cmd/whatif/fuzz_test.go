@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/whatif-lab/whatif/compose"
-	"github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/experiments/scenarios"
 )
 
 // quietHelp sends --help output nowhere while a fuzz target runs.
@@ -69,7 +69,7 @@ func FuzzRunFlags(f *testing.F) {
 			return
 		}
 		validStack(t, line, ra.sf)
-		if x, err := experiments.Lookup(ra.x.Name); err != nil || x.Name != ra.x.Name {
+		if x, err := scenarios.Lookup(ra.x.Name); err != nil || x.Name != ra.x.Name {
 			t.Fatalf("%q: accepted experiment %q", line, ra.x.Name)
 		}
 		for _, p := range ra.o.Break {

@@ -2,18 +2,20 @@ package main
 
 import (
 	"fmt"
-	"github.com/whatif-lab/whatif/compose"
 	"os"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/whatif-lab/whatif/compose"
+
 	"github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/experiments/scenarios"
 )
 
 func cmdList() error {
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSEED #\tTITLE")
-	for _, x := range experiments.All() {
+	for _, x := range scenarios.All() {
 		fmt.Fprintf(tw, "%s\t%d\t%s\n", x.Name, x.Scenario, x.Title)
 	}
 	return tw.Flush()
@@ -23,7 +25,7 @@ func cmdExplain(args []string) (int, error) {
 	if len(args) != 1 {
 		return 2, fmt.Errorf("explain takes one experiment name")
 	}
-	x, err := experiments.Lookup(args[0])
+	x, err := scenarios.Lookup(args[0])
 	if err != nil {
 		return 2, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/experiments/scenarios"
 )
 
 // runArgs is a `whatif run` invocation, validated.
@@ -38,7 +39,7 @@ func parseRun(args []string) (runArgs, error) {
 	if err := sf.validate(); err != nil {
 		return runArgs{}, err
 	}
-	x, err := experiments.Lookup(name)
+	x, err := scenarios.Lookup(name)
 	if err != nil {
 		return runArgs{}, err
 	}

@@ -1,11 +1,15 @@
-package experiments
+package scenarios
 
 import (
 	"context"
 	"fmt"
-	"github.com/whatif-lab/whatif/compose"
 	"net/http"
 	"time"
+
+	"github.com/whatif-lab/whatif/compose"
+	. "github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/experiments/operator"
+	"github.com/whatif-lab/whatif/internal/clock"
 )
 
 // Scenario 4 with the seed's "queue as buffer" for the write path: in the
@@ -85,7 +89,7 @@ func auditQueuedCheckouts(ctx context.Context, e *Env, _ *Run) error {
 		}
 		return nil
 	}
-	conn, err := operatorConn(ctx, e.Topology, "main")
+	conn, err := operator.Postgres(ctx, e.Topology, "main")
 	if err != nil {
 		return err
 	}
@@ -103,7 +107,7 @@ func auditQueuedCheckouts(ctx context.Context, e *Env, _ *Run) error {
 		if found == len(keys) || time.Since(progressAt) > queueStallAfter || time.Since(began) > queueDrainCap {
 			break
 		}
-		if !wait(ctx, 500*time.Millisecond) {
+		if !clock.Sleep(ctx, 500*time.Millisecond) {
 			return ctx.Err()
 		}
 	}

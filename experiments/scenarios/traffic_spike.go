@@ -1,12 +1,13 @@
-package experiments
+package scenarios
 
 import (
 	"fmt"
-	"github.com/whatif-lab/whatif/compose"
 	"net/http"
 	"time"
 
 	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
+	. "github.com/whatif-lab/whatif/experiments"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
@@ -121,7 +122,7 @@ func opGoodput(p Phase, op string) Measure {
 			return 0, err
 		}
 		if s.Offered == 0 {
-			return 0, errNoData
+			return 0, ErrNoData
 		}
 		return float64(s.OK) / float64(s.Offered), nil
 	}

@@ -1,9 +1,15 @@
-package experiments
+// Package scenarios holds the seed's scenarios as experiments: one file
+// each, and registry.go lists them. They are written in the runner's
+// vocabulary (package experiments, dot-imported: a scenario reads as a
+// spec); what two of them share lives in shared.go, ops.go and spike.go.
+package scenarios
 
 import (
 	"fmt"
 	"sort"
 	"strings"
+
+	. "github.com/whatif-lab/whatif/experiments"
 )
 
 // registry holds every experiment; adding a scenario is one file plus one line here.

@@ -1,4 +1,4 @@
-package experiments
+package scenarios
 
 import (
 	"reflect"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/whatif-lab/whatif/compose"
+	. "github.com/whatif-lab/whatif/experiments"
 )
 
 // make test runs only the protected half of these variants (Makefile,
@@ -33,17 +34,17 @@ func TestVariantsShareTheirBaseUnprotectedHalf(t *testing.T) {
 					t.Errorf("%s differs: %s has %v, %s has %v", what, tc.variant, x, tc.base, y)
 				}
 			}
-			same("protections off when unprotected", v.switchedOff(Unprotected, nil), b.switchedOff(Unprotected, nil))
+			same("protections off when unprotected", v.SwitchedOff(Unprotected, nil), b.SwitchedOff(Unprotected, nil))
 			same("settings", v.Settings, b.Settings)
 			same("scaled settings", v.ScaledSettings, b.ScaledSettings)
 			same("phases", v.Phases, b.Phases)
 			same("instances", v.Instances, b.Instances)
 			same("runner protections", v.RunnerProtections, b.RunnerProtections)
-			same("load (rate, peak, in flight)", []any{v.Load.Rate, v.Load.peakFactor(), v.Load.maxInFlight()},
-				[]any{b.Load.Rate, b.Load.peakFactor(), b.Load.maxInFlight()})
+			same("load (rate, peak, in flight)", []any{v.Load.Rate, v.Load.RateFor(Peak), v.Load.InFlightLimit()},
+				[]any{b.Load.Rate, b.Load.RateFor(Peak), b.Load.InFlightLimit()})
 			same("load ops and policy", []uintptr{code(v.Load.Ops), code(v.Load.Policy)}, []uintptr{code(b.Load.Ops), code(b.Load.Policy)})
-			same("fault, prepare and after-recover", []uintptr{code(v.Fault), code(v.Prepare), code(v.AfterRecover)},
-				[]uintptr{code(b.Fault), code(b.Prepare), code(b.AfterRecover)})
+			same("fault, prepare, fence and after-recover", []uintptr{code(v.Fault), code(v.Prepare), code(v.Fence), code(v.AfterRecover)},
+				[]uintptr{code(b.Fault), code(b.Prepare), code(b.Fence), code(b.AfterRecover)})
 			same("cascade checks", checkNames(v.Cascade), checkNames(b.Cascade))
 		})
 	}
@@ -79,8 +80,8 @@ func TestSwitchedOff(t *testing.T) {
 		{Protected, []string{"l1_cache", "cache_warm"}, []string{"cache_warm", "db_breaker", "l1_cache"}},
 	}
 	for _, tc := range cases {
-		if got := x.switchedOff(tc.variant, tc.broken); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("switchedOff(%s, %v) = %v, want %v", tc.variant, tc.broken, got, tc.want)
+		if got := x.SwitchedOff(tc.variant, tc.broken); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("SwitchedOff(%s, %v) = %v, want %v", tc.variant, tc.broken, got, tc.want)
 		}
 	}
 }

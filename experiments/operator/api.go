@@ -1,4 +1,8 @@
-package experiments
+// Package operator holds the clients an operator's scripts would use on a
+// running stack: the API's admin endpoints, Patroni's REST API, and
+// Postgres and Redis connections of their own. The runner and the
+// scenarios share them.
+package operator
 
 import (
 	"bytes"
@@ -10,18 +14,23 @@ import (
 	"time"
 )
 
-// apiAdmin talks to the API's admin endpoints, the way an operator would.
-type apiAdmin struct {
+// API talks to the API's admin endpoints, the way an operator would.
+type API struct {
 	base  string
 	hc    *http.Client
-	token string // bearer token, if the stack needs one (Stack.AdminToken)
+	token string // bearer token, if the stack needs one
 }
 
-func newAPIAdmin(base string) *apiAdmin {
-	return &apiAdmin{base: base, hc: &http.Client{Timeout: 10 * time.Second}}
+// NewAPI is a client of the admin endpoints at base (http://host:port);
+// token is their bearer token, "" where loopback suffices.
+func NewAPI(base, token string) *API {
+	return &API{base: base, hc: &http.Client{Timeout: 10 * time.Second}, token: token}
 }
 
-func (a *apiAdmin) do(ctx context.Context, method, path string, in, out any) error {
+// Base is the API's URL.
+func (a *API) Base() string { return a.base }
+
+func (a *API) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -56,31 +65,31 @@ func (a *apiAdmin) do(ctx context.Context, method, path string, in, out any) err
 }
 
 // SetProtections replaces the API's protection set.
-func (a *apiAdmin) SetProtections(ctx context.Context, on map[string]bool) error {
+func (a *API) SetProtections(ctx context.Context, on map[string]bool) error {
 	return a.do(ctx, http.MethodPut, "/admin/protections", on, nil)
 }
 
 // Protections returns the names the API knows with their state.
-func (a *apiAdmin) Protections(ctx context.Context) (map[string]bool, error) {
+func (a *API) Protections(ctx context.Context) (map[string]bool, error) {
 	var m map[string]bool
 	err := a.do(ctx, http.MethodGet, "/admin/protections", nil, &m)
 	return m, err
 }
 
-func (a *apiAdmin) Settings(ctx context.Context, s map[string]string) error {
+func (a *API) Settings(ctx context.Context, s map[string]string) error {
 	if len(s) == 0 {
 		return nil
 	}
 	return a.do(ctx, http.MethodPut, "/admin/settings", s, nil)
 }
 
-func (a *apiAdmin) Reset(ctx context.Context) error {
+func (a *API) Reset(ctx context.Context) error {
 	return a.do(ctx, http.MethodPost, "/admin/reset", struct{}{}, nil)
 }
 
 // Warm asks the API to load its L1 keys and ids 1..top into Redis, and
 // with l1 also ids 1..top into its in-process cache.
-func (a *apiAdmin) Warm(ctx context.Context, top int, l1 bool) (int, error) {
+func (a *API) Warm(ctx context.Context, top int, l1 bool) (int, error) {
 	var out struct {
 		Written int `json:"written"`
 	}
@@ -89,7 +98,7 @@ func (a *apiAdmin) Warm(ctx context.Context, top int, l1 bool) (int, error) {
 }
 
 // Stats reads /admin/stats flattened into numbers and strings.
-func (a *apiAdmin) Stats(ctx context.Context) (map[string]float64, map[string]string, error) {
+func (a *API) Stats(ctx context.Context) (map[string]float64, map[string]string, error) {
 	var raw map[string]any
 	if err := a.do(ctx, http.MethodGet, "/admin/stats", nil, &raw); err != nil {
 		return nil, nil, err

@@ -1,11 +1,16 @@
-package experiments
+package scenarios
 
 import (
 	"context"
-	"github.com/whatif-lab/whatif/chaos"
-	"github.com/whatif-lab/whatif/compose"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
 	"time"
 
+	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
+	. "github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/experiments/operator"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
@@ -54,7 +59,7 @@ var redisCrash = Experiment{
 	Prepare: func(ctx context.Context, e *Env) error {
 		// a fresh pool may hold a connection a failover check cut: retry
 		return retryFor(ctx, 10*time.Second, func() error {
-			_, err := e.admin.Warm(ctx, redisWarmTop, true)
+			_, err := e.Admin().Warm(ctx, redisWarmTop, true)
 			return err
 		})
 	},
@@ -79,16 +84,85 @@ var redisCrash = Experiment{
 	},
 }
 
-// dbCapacity is pool size / query cost, both read from the API, so the
-// capacity the checks use is the one the system ran with.
-func dbCapacity(r *Run) (float64, error) {
-	if len(r.Samples) == 0 {
-		return 0, errNoData
+// itemReads is GET /items/{zipf id}.
+func itemReads(e *Env, seed int64) loadgen.Op {
+	z, err := loadgen.NewZipf(itemCount, itemZipfS, seed)
+	if err != nil {
+		panic(err) // constants above are valid; this cannot happen
 	}
-	s := r.Samples[0]
-	pool, cost := s.Values["pool.primary.max"], s.Values["settings.query_cost_seconds"]
-	if pool <= 0 || cost <= 0 {
-		return 0, errNoData
+	return &loadgen.HTTPOp{
+		OpName: "read",
+		Method: http.MethodGet,
+		Client: e.HTTP,
+		URL: func(uint64) (string, string) {
+			k := fmt.Sprint(z.Next())
+			return e.APIURL + "/items/" + k, k
+		},
 	}
-	return pool / cost, nil
+}
+
+// cache_warm is the seed's Redis recovery procedure, "warm first, then
+// re-enable traffic": while Redis restarts, the API's link to it is down
+// (redisFence), so the API keeps serving from L1 and the database; once
+// Redis is back an operator's script loads the hottest keys (warmRedisStep)
+// and only then the link comes back. Without cache_warm the API meets a
+// cold cache.
+func redisFence(e *Env) (chaos.Fault, error) {
+	if !e.On("cache_warm") {
+		return nil, nil
+	}
+	return chaos.Down(e.Toxi, compose.LinkRedis)
+}
+
+func warmRedisStep(ctx context.Context, e *Env) error {
+	if !e.On("cache_warm") {
+		return nil
+	}
+	return warmRedis(ctx, e.Topology, redisWarmTop)
+}
+
+// Redis layout the API reads: key item:<id>, value the payload, TTL base +
+// jitter as the API's defaults (60s + up to 30s).
+const (
+	warmTTL    = 60 * time.Second
+	warmJitter = 30 * time.Second
+	warmBatch  = 500
+)
+
+// warmRedis is the operator's warming script: ids 1..top (the hottest keys
+// under the zipf law, what L1 was covering) from the DB straight into Redis.
+func warmRedis(ctx context.Context, top compose.Topology, n int) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := operator.Postgres(ctx, top, "read")
+	if err != nil {
+		return fmt.Errorf("warm: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rdb := operator.Redis(top)
+	defer rdb.Close()
+	for lo := 1; lo <= n; lo += warmBatch {
+		rows, err := conn.Query(ctx, `SELECT id, payload FROM items WHERE id BETWEEN $1 AND $2`, lo, min(lo+warmBatch-1, n))
+		if err != nil {
+			return fmt.Errorf("warm: %w", err)
+		}
+		pipe := rdb.Pipeline()
+		for rows.Next() {
+			var id int64
+			var payload string
+			if err := rows.Scan(&id, &payload); err != nil {
+				rows.Close()
+				return fmt.Errorf("warm: %w", err)
+			}
+			pipe.Set(ctx, fmt.Sprintf("item:%d", id), payload, warmTTL+rand.N(warmJitter))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("warm: %w", err)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("warm: redis: %w", err)
+		}
+	}
+	return nil
 }

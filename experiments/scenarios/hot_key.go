@@ -1,4 +1,4 @@
-package experiments
+package scenarios
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
+	. "github.com/whatif-lab/whatif/experiments"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 

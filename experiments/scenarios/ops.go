@@ -1,10 +1,11 @@
-package experiments
+package scenarios
 
 import (
 	"fmt"
 	"net/http"
 	"time"
 
+	. "github.com/whatif-lab/whatif/experiments"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
@@ -14,23 +15,6 @@ const (
 	itemCount = 100000
 	itemZipfS = 1.2
 )
-
-// itemReads is GET /items/{zipf id}.
-func itemReads(e *Env, seed int64) loadgen.Op {
-	z, err := loadgen.NewZipf(itemCount, itemZipfS, seed)
-	if err != nil {
-		panic(err) // constants above are valid; this cannot happen
-	}
-	return &loadgen.HTTPOp{
-		OpName: "read",
-		Method: http.MethodGet,
-		Client: e.HTTP,
-		URL: func(uint64) (string, string) {
-			k := fmt.Sprint(z.Next())
-			return e.APIURL + "/items/" + k, k
-		},
-	}
-}
 
 // orderWrites is POST /orders with a unique Idempotency-Key per logical
 // request; retries reuse it, so the audit can find each order exactly once.

@@ -1,4 +1,4 @@
-package experiments
+package scenarios
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/whatif-lab/whatif/chaos"
+	. "github.com/whatif-lab/whatif/experiments"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
@@ -125,7 +126,7 @@ func afterSpike(m Measurer) Explained {
 	return func(r *Run) (float64, string, error) {
 		late := *r
 		late.RecoveredAt = r.RecoveredAt + stormSettle
-		return m.measure(&late)
+		return m.Read(&late)
 	}
 }
 
@@ -149,7 +150,7 @@ func auditAmplification(_ context.Context, e *Env, r *Run) error {
 			"total":  arrivalsPerOffered(w.p, "quote.requests"),
 		}
 		for layer, m := range layers {
-			if v, _, err := w.wrap(m).measure(r); err == nil {
+			if v, _, err := w.wrap(m).Read(r); err == nil {
 				e.Run.SetFact(fmt.Sprintf("amplification_%s_%s", layer, w.name), v)
 			}
 		}

@@ -1,4 +1,4 @@
-package experiments
+package scenarios
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
+	. "github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/experiments/operator"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
@@ -96,11 +98,11 @@ func replicaOnItsOwnHost(ctx context.Context, e *Env) error {
 	if !ok {
 		return fmt.Errorf("the %T backend cannot weigh a service's CPU", e.Stack.Controller())
 	}
-	lead, err := leader(ctx, e.Topology)
+	lead, err := operator.Leader(ctx, e.Topology)
 	if err != nil {
 		return err
 	}
-	for _, n := range pgNodes {
+	for _, n := range operator.PGNodes {
 		weight := otherHostCPUWeight
 		if n == lead {
 			weight = compose.DefaultCPUWeight
@@ -129,7 +131,7 @@ func spendReports(e *Env) loadgen.Op {
 func fillReports(ctx context.Context, e *Env) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	conn, err := operatorConn(ctx, e.Topology, "main")
+	conn, err := operator.Postgres(ctx, e.Topology, "main")
 	if err != nil {
 		return fmt.Errorf("report table: %w", err)
 	}
@@ -170,7 +172,7 @@ func settleToDisk(ctx context.Context, top compose.Topology, primary *pgx.Conn) 
 			return fmt.Errorf("%s on the primary: %w", q, err)
 		}
 	}
-	replica, err := operatorConn(ctx, top, "read")
+	replica, err := operator.Postgres(ctx, top, "read")
 	if err != nil {
 		return fmt.Errorf("replica: %w", err)
 	}
@@ -232,7 +234,7 @@ func awaitReplica(ctx context.Context, primary, replica *pgx.Conn) error {
 // Recover is the seed's fix: build it again without locking the table.
 func dropReportIndex(e *Env) chaos.Fault {
 	exec := func(ctx context.Context, f func(context.Context, *pgx.Conn) error) error {
-		conn, err := operatorConn(ctx, e.Topology, "main")
+		conn, err := operator.Postgres(ctx, e.Topology, "main")
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package experiments
+package scenarios
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
+	. "github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/experiments/operator"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
@@ -47,7 +49,7 @@ func dbFailover(pause bool) Experiment {
 		Mitigation:        []string{"db_proxy", "retry_after", "idempotency", "replica_reads", "db_timeouts", "client_retry", "sync_replication"},
 		RunnerProtections: []string{"client_retry", "sync_replication"},
 		Prepare: func(ctx context.Context, e *Env) error {
-			return setSyncReplication(ctx, e.Topology, e.On("sync_replication"))
+			return operator.SetSyncReplication(ctx, e.Topology, e.On("sync_replication"))
 		},
 		Phases: Phases{Baseline: 20 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
 		Watch:  []string{"db_queries.primary", "db_queries.replica", "orders.created", "orders.replayed", "orders.failed"},
@@ -146,13 +148,13 @@ func auditOrders(ctx context.Context, e *Env, r *Run) error {
 	r.SetFact("orders_lost", float64(lost))
 	r.SetFact("orders_duplicated", float64(dup))
 	i, err := r.Fact(victimFact)
-	if err != nil || i < 0 || int(i) >= len(pgNodes) {
+	if err != nil || i < 0 || int(i) >= len(operator.PGNodes) {
 		// the fault never found a leader to break: nothing to rejoin, and
 		// the run proves nothing (its inject error is reported)
 		return fmt.Errorf("no leader was broken, so no rejoin to await")
 	}
-	victim := pgNodes[int(i)]
-	rejoined, took := awaitRejoin(ctx, e.Topology, victim, dbRejoinDeadline)
+	victim := operator.PGNodes[int(i)]
+	rejoined, took := operator.AwaitRejoin(ctx, e.Topology, victim, dbRejoinDeadline)
 	r.SetFact("old_primary_rejoined", boolf(rejoined))
 	if rejoined {
 		r.SetFact("rejoin_wait_after_run_seconds", took.Seconds())
@@ -198,7 +200,7 @@ func countOrders(ctx context.Context, top compose.Topology, acked []loadgen.Resu
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := operatorConn(cctx, top, "main")
+	conn, err := operator.Postgres(cctx, top, "main")
 	if err != nil {
 		return 0, 0, fmt.Errorf("audit connect: %w", err)
 	}
@@ -232,16 +234,4 @@ func countOrders(ctx context.Context, top compose.Topology, acked []loadgen.Resu
 		}
 	}
 	return lost, dup, nil
-}
-
-// awaitRejoin polls the old primary until Patroni reports it a replica.
-func awaitRejoin(ctx context.Context, top compose.Topology, node string, within time.Duration) (bool, time.Duration) {
-	start := time.Now()
-	for time.Since(start) < within && ctx.Err() == nil {
-		if patroniRole(ctx, top, node) == "replica" {
-			return true, time.Since(start)
-		}
-		wait(ctx, 250*time.Millisecond)
-	}
-	return false, time.Since(start)
 }

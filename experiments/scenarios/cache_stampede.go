@@ -1,13 +1,15 @@
-package experiments
+package scenarios
 
 import (
 	"context"
 	"fmt"
-	"github.com/whatif-lab/whatif/compose"
 	"net/http"
 	"time"
 
 	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
+	. "github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/experiments/operator"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
@@ -98,7 +100,7 @@ func homeReads(e *Env) loadgen.Op {
 
 // buildHotKey starts each run with the hot key cached for its full hour.
 func buildHotKey(ctx context.Context, e *Env) error {
-	rdb := operatorRedis(e.Topology)
+	rdb := operator.Redis(e.Topology)
 	defer rdb.Close()
 	if err := rdb.Del(ctx, "home").Err(); err != nil {
 		return fmt.Errorf("clearing the hot key: %w", err)
@@ -126,7 +128,7 @@ func buildHotKey(ctx context.Context, e *Env) error {
 func expireHotKey(e *Env) chaos.Fault {
 	return chaos.Func("hot key TTL runs out",
 		func(ctx context.Context) error {
-			rdb := operatorRedis(e.Topology)
+			rdb := operator.Redis(e.Topology)
 			defer rdb.Close()
 			ok, err := rdb.PExpire(ctx, "home", stampedeExpireIn).Result()
 			if err == nil && !ok {
@@ -137,30 +139,15 @@ func expireHotKey(e *Env) chaos.Fault {
 		func(context.Context) error { return nil })
 }
 
-// counterIncrease is how much an API counter grew from the fault to the
-// end of the run: with one expiry per run, the count per expiry.
-func counterIncrease(key string) Measure {
-	return func(r *Run) (float64, error) {
-		a, okA := r.sampleAt(r.FaultAt.Truncate(time.Second))
-		b, okB := r.sampleAt(r.End.Truncate(time.Second))
-		va, ok1 := a.Values[key]
-		vb, ok2 := b.Values[key]
-		if !okA || !okB || !ok1 || !ok2 || b.At <= a.At {
-			return 0, fmt.Errorf("no %s samples from the fault to the end", key)
-		}
-		return vb - va, nil
-	}
-}
-
 // readersPerRebuild is how many reads arrive while one rebuild runs: the
 // rebuilds an expiry costs when nothing coalesces them.
 func readersPerRebuild(r *Run) (float64, error) {
 	if len(r.Samples) == 0 {
-		return 0, errNoData
+		return 0, ErrNoData
 	}
 	cost := r.Samples[0].Values["settings.rebuild_cost_seconds"]
 	if cost <= 0 {
-		return 0, errNoData
+		return 0, ErrNoData
 	}
 	return r.Rate * cost, nil
 }
@@ -171,7 +158,7 @@ func worstSecondP99(p Phase) Measure {
 	return func(r *Run) (float64, error) {
 		from, to := r.Window(p)
 		if to <= from || r.Timeline == nil {
-			return 0, errNoData
+			return 0, ErrNoData
 		}
 		worst := 0.0
 		for t := from; t < to; t += time.Second {
@@ -189,10 +176,10 @@ func worstSecondP99(p Phase) Measure {
 // on), reads their TTLs back and records the largest share expiring in
 // any one second.
 func auditTTLSpread(ctx context.Context, e *Env, _ *Run) error {
-	if _, err := e.admin.Warm(ctx, jitterKeys, false); err != nil {
+	if _, err := e.Admin().Warm(ctx, jitterKeys, false); err != nil {
 		return fmt.Errorf("writing %d keys: %w", jitterKeys, err)
 	}
-	rdb := operatorRedis(e.Topology)
+	rdb := operator.Redis(e.Topology)
 	defer rdb.Close()
 	now := time.Now()
 	pipe := rdb.Pipeline()

@@ -1,4 +1,4 @@
-package experiments
+package scenarios
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
+	. "github.com/whatif-lab/whatif/experiments"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 
@@ -197,7 +198,7 @@ func recordRestarts(ctx context.Context, e *Env) error {
 		return err
 	}
 	for _, svc := range compose.AppInstances {
-		nums, _, err := e.instances[svc].Stats(ctx)
+		nums, _, err := e.Instance(svc).Stats(ctx)
 		if err != nil {
 			return fmt.Errorf("%s: %w", svc, err)
 		}
@@ -269,7 +270,7 @@ func instancePeakShare(r *Run) (float64, error) {
 		}
 	}
 	if !seen {
-		return 0, errNoData
+		return 0, ErrNoData
 	}
 	return worst, nil
 }

@@ -1,0 +1,377 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/whatif-lab/whatif/experiments/operator"
+
+	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/internal/clock"
+	"github.com/whatif-lab/whatif/loadgen"
+)
+
+// Options control one invocation of an experiment.
+type Options struct {
+	Scale    float64   // time scale; 1 = full, QuickScale for --quick
+	Levels   []Level   // default both
+	Variants []Variant // default both
+	Break    []string  // protections forced off in protected runs (proves checks can fail)
+	Console  io.Writer // live per-second lines; nil = silent
+	Seed     int64
+}
+
+// QuickScale shrinks every phase and seed timer for CI and workshops.
+const QuickScale = 0.25
+
+// Report is the outcome of one experiment invocation.
+type Report struct {
+	Experiment string    `json:"experiment"`
+	Title      string    `json:"title"`
+	Scenario   int       `json:"scenario"`
+	Scale      float64   `json:"time_scale"`
+	Started    time.Time `json:"started"`
+	Wall       float64   `json:"wall_seconds"`
+	Verdict    Status    `json:"verdict"`
+	Runs       []*Run    `json:"runs"`
+}
+
+// Execute plays the experiment's matrix against a running stack.
+func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, error) {
+	if err := x.Validate(); err != nil {
+		return nil, err
+	}
+	if err := x.CheckBreak(o.Break); err != nil {
+		return nil, err
+	}
+	if o.Scale <= 0 {
+		o.Scale = 1
+	}
+	if len(o.Levels) == 0 {
+		o.Levels = []Level{Normal, Peak}
+	}
+	if len(o.Variants) == 0 {
+		o.Variants = []Variant{Unprotected, Protected}
+	}
+	if err := st.Capabilities().Check(x.Requires); err != nil {
+		return nil, fmt.Errorf("%s: %w", x.Name, err)
+	}
+	running := st.Services()
+	for _, svc := range x.Needs() {
+		if !slices.Contains(running, svc) {
+			return nil, fmt.Errorf("experiment %s needs service %q, which this stack does not run (it runs: %s)", x.Name, svc, strings.Join(running, ", "))
+		}
+	}
+	admin := operator.NewAPI("http://"+st.ClientAddr(compose.SvcAPI, "main"), st.AdminToken())
+	known, err := admin.Protections(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the API's protections: %w", err)
+	}
+	for _, p := range x.RunnerProtections {
+		known[p] = true
+	}
+	// the experiment's own lists against what the system has: a stale
+	// name in the registry fails here, before any run
+	for _, p := range slices.Concat(x.Mitigation, x.Off) {
+		if _, ok := known[p]; !ok {
+			return nil, fmt.Errorf("experiment %s names protection %q, which neither the API nor the runner has (they have: %s)", x.Name, p, strings.Join(sortedKeys(known), ", "))
+		}
+	}
+	m := &matrix{x: x, st: st, admin: admin, known: known, o: o}
+	rep := &Report{Experiment: x.Name, Title: x.Title, Scenario: x.Scenario, Scale: o.Scale, Started: time.Now()}
+	for _, v := range o.Variants {
+		for _, lv := range o.Levels {
+			r := m.run(ctx, v, lv)
+			if weak := r.baselineProblem(); weak != "" && r.Timeline != nil && ctx.Err() == nil {
+				// The baseline is the yardstick, not the thing under test: a
+				// run whose yardstick broke is played once more, and says so.
+				// A second weak baseline stays Unknown.
+				if o.Console != nil {
+					fmt.Fprintf(o.Console, "%s/%s: weak baseline, playing the run once more: %s\n", v, lv, weak)
+				}
+				r = m.run(ctx, v, lv)
+				r.Notes = append(r.Notes, "second attempt: the first one's baseline was weak: "+weak)
+			}
+			rep.Runs = append(rep.Runs, r)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	rep.Wall = time.Since(rep.Started).Seconds()
+	rep.Verdict = Pass
+	for _, r := range rep.Runs {
+		switch r.Status {
+		case Fail:
+			rep.Verdict = Fail
+		case Unknown:
+			if rep.Verdict == Pass {
+				rep.Verdict = Unknown
+			}
+		}
+	}
+	return rep, ctx.Err()
+}
+
+// matrix is what every run of one invocation shares.
+type matrix struct {
+	x     Experiment
+	st    Stack
+	admin *operator.API
+	known map[string]bool // protections of the API and the runner
+	o     Options
+}
+
+// run plays one cell of the matrix and judges it.
+func (m *matrix) run(ctx context.Context, v Variant, lv Level) *Run {
+	x, st, admin, o := m.x, m.st, m.admin, m.o
+	r := &Run{Experiment: x.Name, Variant: v, Level: lv, Rate: x.Load.RateFor(lv), Facts: newFacts()}
+	env := &Env{
+		Stack: st, Topology: st.Topology(), APIURL: admin.Base(), Variant: v, Level: lv, Scale: o.Scale,
+		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), Run: r, admin: admin,
+		HTTP: loadgen.NewHTTPClient(x.Load.InFlightLimit()), instances: map[string]*operator.API{},
+	}
+	if t := st.ToxiproxyTarpit(); t != "" {
+		env.Toxi.WithTarpit(t)
+	}
+	for _, svc := range x.Instances {
+		env.instances[svc] = operator.NewAPI("http://"+st.ClientAddr(svc, "main"), st.AdminToken())
+	}
+	defer env.HTTP.CloseIdleConnections() // the next run starts without this run's connections
+	if v == Protected {
+		r.Broken = o.Break
+	}
+	if err := m.prepare(ctx, env); err != nil {
+		r.Err, r.Status = "prepare: "+err.Error(), Unknown
+		return r
+	}
+	err := m.play(ctx, env)
+	if err != nil {
+		r.Err = err.Error()
+	}
+	checks := x.Holds
+	if v == Unprotected {
+		checks = x.Cascade
+	}
+	r.Outcomes = judge(r, checks)
+	r.Outcomes = append(r.Outcomes, finalWrite(ctx, env))
+	r.Status = Overall(r.Outcomes)
+	if err != nil && r.Status == Pass {
+		r.Status = Unknown // a run that went wrong proves nothing
+	}
+	return r
+}
+
+// prepare puts the system in the run's starting state: no toxic, every
+// service up, caches and breaker reset, protections set for the variant.
+func (m *matrix) prepare(ctx context.Context, env *Env) error {
+	x, known, broken, scale := m.x, m.known, env.Run.Broken, m.o.Scale
+	if err := env.Toxi.ResetAll(ctx); err != nil {
+		return fmt.Errorf("clearing toxics: %w", err)
+	}
+	// Every service up and healthy (Start on a running service only waits
+	// for its health): a run never inherits the last run's broken cluster.
+	for _, svc := range env.Stack.Services() {
+		if svc == compose.SvcToxiproxy {
+			continue
+		}
+		if err := env.Stack.Controller().Start(ctx, svc); err != nil {
+			return fmt.Errorf("%s not healthy before the run: %w", svc, err)
+		}
+	}
+	for _, a := range env.apis() {
+		if err := awaitQuiet(ctx, a, quietWithin); err != nil {
+			return err
+		}
+	}
+	env.on = map[string]bool{}
+	for p := range known {
+		env.on[p] = true
+	}
+	for _, p := range x.SwitchedOff(env.Variant, broken) {
+		env.on[p] = false
+	}
+	api := map[string]bool{}
+	for p, v := range env.on {
+		if !slices.Contains(x.RunnerProtections, p) {
+			api[p] = v
+		}
+	}
+	for _, a := range env.apis() {
+		if err := a.SetProtections(ctx, api); err != nil {
+			return err
+		}
+	}
+	set := map[string]string{}
+	for k, val := range x.Settings {
+		set[k] = val
+	}
+	for _, k := range x.ScaledSettings {
+		d, err := time.ParseDuration(set[k])
+		if err != nil {
+			return fmt.Errorf("setting %s: %w", k, err)
+		}
+		set[k] = scaleDur(d, scale).String()
+	}
+	for _, a := range env.apis() {
+		if err := a.Settings(ctx, set); err != nil {
+			return err
+		}
+		if err := a.Reset(ctx); err != nil {
+			return err
+		}
+	}
+	if x.Prepare != nil {
+		return x.Prepare(ctx, env)
+	}
+	return nil
+}
+
+// quietWithin bounds the wait for the previous run's requests to drain:
+// a run must not start with the last one's pile-up still in the API.
+const quietWithin = 60 * time.Second
+
+func awaitQuiet(ctx context.Context, a *operator.API, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		nums, _, err := a.Stats(ctx)
+		if err == nil && nums["in_flight"] == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("API not answering after the previous run: %w", err)
+			}
+			return fmt.Errorf("API still has %.0f requests in flight after %s", nums["in_flight"], within)
+		}
+		if !wait(ctx, 200*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+}
+
+func scaleDur(d time.Duration, s float64) time.Duration {
+	return time.Duration(float64(d) * s).Round(time.Millisecond)
+}
+
+// play drives load, the fault and the sampler on one clock.
+func (m *matrix) play(ctx context.Context, env *Env) error {
+	x, r, o := m.x, env.Run, m.o
+	base, fault, recov := scaleDur(x.Phases.Baseline, o.Scale), scaleDur(x.Phases.Fault, o.Scale), scaleDur(x.Phases.Recovery, o.Scale)
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	con := newConsole(o.Console, r, x)
+	plan := loadgen.Plan{
+		Rate:           func(time.Duration) float64 { return env.offeredRate(r.Rate) },
+		UntilCancelled: true, // stopped by the runner once the recovery window has been observed
+		MaxInFlight:    x.Load.InFlightLimit(),
+		Mix:            x.Load.Ops(env),
+		Seed:           o.Seed,
+		OnResult:       env.Ledger.observe,
+		OnSecond:       con.second,
+	}
+	if x.Load.Policy != nil {
+		plan.Policy = x.Load.Policy(env)
+	}
+	start := time.Now()
+	r.Start = start
+	since := func() time.Duration { return time.Since(start) }
+	var wg sync.WaitGroup
+	var tl *loadgen.Timeline
+	var loadErr error
+	wg.Add(2)
+	go func() { defer wg.Done(); tl, loadErr = loadgen.Run(loadCtx, plan) }()
+	sampler := &sampler{admin: env.admin, instances: env.instances, start: start}
+	go func() { defer wg.Done(); r.Samples = sampler.run(loadCtx, con) }()
+
+	g := chaos.NewGuard(x.Fault(env))
+	defer g.Close(context.WithoutCancel(ctx))
+	var errs []error
+	con.phase(Baseline)
+	if wait(ctx, base-since()) {
+		if err := g.Inject(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("inject %s: %w", g.Name(), err))
+		}
+		r.FaultAt = since()
+		con.phase(Faulted)
+		wait(ctx, r.FaultAt+fault-since())
+		r.RecoverAt = since()
+		con.phase(Recovery)
+		fence, err := m.fence(ctx, env)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if fence != nil {
+			defer fence.Close(context.WithoutCancel(ctx))
+		}
+		if err := g.Recover(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("recover %s: %w", g.Name(), err))
+		}
+		if x.AfterRecover != nil {
+			if err := x.AfterRecover(ctx, env); err != nil {
+				errs = append(errs, fmt.Errorf("after recover: %w", err))
+			}
+		}
+		if fence != nil {
+			if err := fence.Recover(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("lifting %s: %w", fence.Name(), err))
+			}
+		}
+		r.RecoveredAt = since()
+		wait(ctx, r.RecoveredAt+recov-since())
+	}
+	r.End = since()
+	stopLoad()
+	wg.Wait()
+	r.Timeline = tl
+	if loadErr != nil && !errors.Is(loadErr, context.Canceled) {
+		errs = append(errs, fmt.Errorf("load: %w", loadErr))
+	}
+	if x.Audit != nil && ctx.Err() == nil {
+		if err := x.Audit(ctx, env, r); err != nil {
+			errs = append(errs, fmt.Errorf("audit: %w", err))
+		}
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, ctx.Err())
+	}
+	return errors.Join(errs...)
+}
+
+// fence injects the experiment's recovery fence, if it has one; the
+// returned guard (nil without a fence) always recovers it on Close.
+func (m *matrix) fence(ctx context.Context, env *Env) (*chaos.Guard, error) {
+	if m.x.Fence == nil {
+		return nil, nil
+	}
+	f, err := m.x.Fence(env)
+	if err != nil || f == nil {
+		return nil, err
+	}
+	g := chaos.NewGuard(f)
+	if err := g.Inject(ctx); err != nil {
+		return g, fmt.Errorf("fence %s: %w", g.Name(), err)
+	}
+	return g, nil
+}
+
+// wait sleeps d (the runner owns time: phases are durations by design) and
+// reports whether the context is still alive.
+func wait(ctx context.Context, d time.Duration) bool { return clock.Sleep(ctx, d) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

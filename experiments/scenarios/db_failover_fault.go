@@ -1,0 +1,133 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/whatif-lab/whatif/chaos"
+	. "github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/experiments/operator"
+)
+
+// leaderFault kills or pauses whichever node leads when it is injected,
+// and measures how long Patroni takes to promote the other one.
+type leaderFault struct {
+	e     *Env
+	pause bool
+
+	mu        sync.Mutex
+	victim    string
+	cut       []chaos.Fault // the dead host's links, blackholed
+	proc      chaos.Fault   // the kill or pause of the leader's processes
+	injected  time.Time
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
+}
+
+func (f *leaderFault) Name() string {
+	if f.pause {
+		return "pause-pg-leader"
+	}
+	return "kill-pg-leader"
+}
+
+func (f *leaderFault) Inject(ctx context.Context) error {
+	v, err := operator.Leader(ctx, f.e.Topology)
+	if err != nil {
+		return err
+	}
+	if !f.pause {
+		// A crashed host does not answer with RST the way a killed process
+		// on a live host does: every path into it goes silent, new
+		// connections included (chaos.Blackhole). Cut before the kill.
+		for _, l := range f.e.Topology.LinksTo(v) {
+			c, err := chaos.Blackhole(f.e.Toxi, l.Name)
+			if err != nil {
+				return err
+			}
+			f.cut = append(f.cut, c)
+			if err := c.Inject(ctx); err != nil {
+				return fmt.Errorf("blackholing %s: %w", l.Name, err)
+			}
+		}
+	}
+	ctl := f.e.Stack.Controller()
+	if f.pause {
+		f.proc = chaos.Pause(ctl, v)
+	} else {
+		f.proc = chaos.Kill(ctl, v)
+	}
+	err = f.proc.Inject(ctx)
+	f.mu.Lock()
+	f.victim, f.injected = v, time.Now()
+	f.mu.Unlock()
+	// what the audit reads back: the broken node, by its place in operator.PGNodes
+	f.e.Run.SetFact(victimFact, float64(slices.Index(operator.PGNodes, v)))
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f.stopWatch, f.watchDone = cancel, make(chan struct{})
+	go f.watchPromotion(wctx, v)
+	return nil
+}
+
+// watchPromotion polls the surviving node until it reports primary.
+func (f *leaderFault) watchPromotion(ctx context.Context, victim string) {
+	defer close(f.watchDone)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		for _, n := range operator.PGNodes {
+			if n != victim && operator.Role(ctx, f.e.Topology, n) == "primary" {
+				f.mu.Lock()
+				f.e.Run.SetFact(promotionFact, time.Since(f.injected).Seconds())
+				f.mu.Unlock()
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (f *leaderFault) Recover(ctx context.Context) error {
+	f.mu.Lock()
+	v := f.victim
+	f.mu.Unlock()
+	if f.stopWatch != nil {
+		// give the watcher the rest of the fault's grace to see promotion
+		select {
+		case <-f.watchDone:
+		case <-time.After(15 * time.Second):
+		}
+		f.stopWatch()
+	}
+	if v == "" {
+		return nil
+	}
+	for _, c := range f.cut {
+		if c == nil {
+			continue
+		}
+		if err := c.Recover(ctx); err != nil {
+			return fmt.Errorf("restoring links of %s: %w", v, err)
+		}
+	}
+	f.cut = nil
+	return f.proc.Recover(ctx) // resume, or start again
+}
+
+// Facts a leader fault records: which node it broke (its index in
+// operator.PGNodes) and how long after the break the other node was primary (absent
+// when no promotion was seen).
+const (
+	victimFact    = "victim_node"
+	promotionFact = "promotion_seconds"
+)
