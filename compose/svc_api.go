@@ -2,6 +2,29 @@ package compose
 
 import "strings"
 
+// The api's name, its app instances' (the api binary again, behind
+// HAProxy's "apps" port, each under AppMemLimit and restarted when it
+// dies: app-oom), and the links the api dials.
+const (
+	SvcAPI  = "api"
+	SvcApp0 = "app0"
+	SvcApp1 = "app1"
+
+	LinkRedis     = "api_redis"      // api -> redis
+	LinkPrimary   = "api_pg_primary" // api -> haproxy write (leader)
+	LinkReplica   = "api_pg_replica" // api -> haproxy read
+	LinkPgBouncer = "api_pgbouncer"  // api -> pgbouncer
+	LinkBroker    = "api_broker"     // api -> broker
+	LinkAPIPG0    = "api_pg0"        // api -> pg0 directly (writes when db_proxy is off)
+	LinkAPIPG1    = "api_pg1"        // api -> pg1 directly
+	LinkRC0       = "api_rc0"        // api -> redis cluster node rc0
+	LinkRC1       = "api_rc1"        // api -> rc1
+	LinkRC2       = "api_rc2"        // api -> rc2
+)
+
+// AppInstances are the API instances behind the load balancer.
+var AppInstances = []string{SvcApp0, SvcApp1}
+
 // api is our HTTP API. It also runs the checkout workers that apply
 // queued checkouts (the app instances only serve exports).
 var api = Spec{

@@ -1,5 +1,7 @@
 package compose
 
+const SvcBroker = "broker"
+
 // broker is our Kafka-protocol broker (kfake with a data dir).
 var broker = Spec{
 	Name:    SvcBroker,

@@ -5,6 +5,8 @@ import (
 	"path"
 )
 
+const SvcEtcd = "etcd"
+
 // etcd is Patroni's DCS: one member, reached by Patroni through a link.
 var etcd = Spec{
 	Name:    SvcEtcd,

@@ -6,6 +6,12 @@ import (
 	"path"
 )
 
+const (
+	SvcPG0          = "pg0"
+	SvcPG1          = "pg1"
+	LinkPatroniEtcd = "patroni_etcd" // patroni -> etcd
+)
+
 // PatroniTimers are Patroni's DCS timers, in seconds. Patroni requires
 // LoopWait + 2*RetryTimeout <= TTL. Measured here: at 5/1/2 a killed leader
 // is replaced in about 4.8 s; RetryTimeout 1 breaks failover.

@@ -5,6 +5,11 @@ import (
 	"strings"
 )
 
+const (
+	SvcPgBouncer  = "pgbouncer"
+	LinkBouncerPG = "pgbouncer_pg" // pgbouncer -> haproxy write
+)
+
 // pgbouncer pools the api's checkout connections in front of the leader.
 var pgbouncer = Spec{
 	Name:       SvcPgBouncer,

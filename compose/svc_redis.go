@@ -1,5 +1,7 @@
 package compose
 
+const SvcRedis = "redis"
+
 // redis is the api's cache.
 var redis = Spec{
 	Name:    SvcRedis,

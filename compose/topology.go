@@ -89,52 +89,8 @@ type Topology struct {
 	Links    []Link
 }
 
-// Service names, shared by both backends and the chaos plane.
-const (
-	SvcAPI       = "api"
-	SvcRedis     = "redis"
-	SvcEtcd      = "etcd"
-	SvcPG0       = "pg0"
-	SvcPG1       = "pg1"
-	SvcHAProxy   = "haproxy"
-	SvcPgBouncer = "pgbouncer"
-	SvcBroker    = "broker"
-	SvcToxiproxy = "toxiproxy"
-	SvcRC0       = "rc0" // redis cluster masters (hot-key scenario)
-	SvcRC1       = "rc1"
-	SvcRC2       = "rc2"
-	// App instances: the api binary again, behind HAProxy's "apps" port,
-	// each under AppMemLimit and restarted when it dies (app-oom).
-	SvcApp0 = "app0"
-	SvcApp1 = "app1"
-)
-
-// AppInstances are the API instances behind the load balancer.
-var AppInstances = []string{SvcApp0, SvcApp1}
-
-// RedisClusterNodes are the masters of the Redis Cluster, in slot order:
-// node i serves ClusterSlots(i, len).
-var RedisClusterNodes = []string{SvcRC0, SvcRC1, SvcRC2}
-
-// Link names (toxiproxy proxy names).
-const (
-	LinkRedis       = "api_redis"      // api -> redis
-	LinkPrimary     = "api_pg_primary" // api -> haproxy write (leader)
-	LinkReplica     = "api_pg_replica" // api -> haproxy read
-	LinkPgBouncer   = "api_pgbouncer"  // api -> pgbouncer
-	LinkBroker      = "api_broker"     // api -> broker
-	LinkBouncerPG   = "pgbouncer_pg"   // pgbouncer -> haproxy write
-	LinkHAPG0       = "haproxy_pg0"    // haproxy and replication -> pg0
-	LinkHAPG1       = "haproxy_pg1"    // haproxy and replication -> pg1
-	LinkPatroniEtcd = "patroni_etcd"   // patroni -> etcd
-	LinkAPIPG0      = "api_pg0"        // api -> pg0 directly (writes when db_proxy is off)
-	LinkAPIPG1      = "api_pg1"        // api -> pg1 directly
-	LinkLBApp0      = "lb_app0"        // haproxy (apps) -> app0
-	LinkLBApp1      = "lb_app1"        // haproxy (apps) -> app1
-	LinkRC0         = "api_rc0"        // api -> redis cluster node rc0
-	LinkRC1         = "api_rc1"        // api -> rc1
-	LinkRC2         = "api_rc2"        // api -> rc2
-)
+// Each service's name, and the names of the links it dials, are declared
+// in its own file (svc_*.go), beside its Spec.
 
 // Default is the reference topology with all listeners at base+offset.
 func Default(base int) Topology {
