@@ -17,6 +17,15 @@ type Fault interface {
 	Recover(ctx context.Context) error
 }
 
+// Settling is a fault whose recovery takes time to land (a restarted
+// service must answer again, a failover must finish). Recover returns at
+// once; the runner owns the wait and calls Settled before it measures the
+// recovery.
+type Settling interface {
+	Fault
+	Settled(ctx context.Context) error
+}
+
 // Func builds a Fault from two functions, for one-off faults an experiment
 // needs (an admin call, a config flip). The functions carry the Fault
 // contract: recover must be idempotent and safe after a failed inject.

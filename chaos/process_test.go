@@ -33,6 +33,10 @@ func (c *fakeController) Kill(_ context.Context, svc string) error   { return c.
 func (c *fakeController) Pause(_ context.Context, svc string) error  { return c.do("pause", svc) }
 func (c *fakeController) Resume(_ context.Context, svc string) error { return c.do("resume", svc) }
 func (c *fakeController) Start(_ context.Context, svc string) error  { return c.do("start", svc) }
+func (c *fakeController) Launch(_ context.Context, svc string) error { return c.do("start", svc) }
+func (c *fakeController) AwaitHealthy(_ context.Context, svc string) error {
+	return c.do("await", svc)
+}
 
 var _ compose.Controller = (*fakeController)(nil)
 
@@ -116,5 +120,21 @@ func TestProcessFaultNilController(t *testing.T) {
 	}
 	if got, want := f.Name(), "kill redis"; got != want {
 		t.Errorf("Name() = %q, want %q", got, want)
+	}
+}
+
+// Kill's Recover only launches the service again; the runner awaits it
+// through Settled.
+func TestKillSettles(t *testing.T) {
+	c := &fakeController{}
+	k := chaos.Kill(c, "redis")
+	ctx := context.Background()
+	for _, step := range []func(context.Context) error{k.Inject, k.Recover, k.Settled} {
+		if err := step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"kill redis", "start redis", "await redis"}; !slices.Equal(c.calls, want) {
+		t.Errorf("calls %q, want %q", c.calls, want)
 	}
 }

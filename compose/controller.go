@@ -15,7 +15,13 @@ type Controller interface {
 	Pause(ctx context.Context, svc string) error
 	// Resume sends SIGCONT to every process of the service.
 	Resume(ctx context.Context, svc string) error
-	// Start starts a killed service again and returns once it is healthy.
+	// Launch starts a killed service again (or resumes a paused one) and
+	// returns at once: a fault never waits, the runner awaits health.
+	Launch(ctx context.Context, svc string) error
+	// AwaitHealthy returns once the service passes its health check.
+	AwaitHealthy(ctx context.Context, svc string) error
+	// Start is Launch, then AwaitHealthy; on a running service it only
+	// waits for its health.
 	Start(ctx context.Context, svc string) error
 }
 

@@ -292,7 +292,8 @@ func (m *matrix) play(ctx context.Context, env *Env) error {
 	sampler := &sampler{admin: env.admin, instances: env.instances, start: start}
 	go func() { defer wg.Done(); r.Samples = sampler.run(loadCtx, con) }()
 
-	g := chaos.NewGuard(x.Fault(env))
+	f := x.Fault(env)
+	g := chaos.NewGuard(f)
 	defer g.Close(context.WithoutCancel(ctx))
 	var errs []error
 	con.phase(Baseline)
@@ -314,6 +315,11 @@ func (m *matrix) play(ctx context.Context, env *Env) error {
 		}
 		if err := g.Recover(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("recover %s: %w", g.Name(), err))
+		} else if s, ok := f.(chaos.Settling); ok {
+			// the fault never waits: awaiting its recovery is the runner's step
+			if err := s.Settled(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("after recovering %s: %w", g.Name(), err))
+			}
 		}
 		if x.AfterRecover != nil {
 			if err := x.AfterRecover(ctx, env); err != nil {

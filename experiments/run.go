@@ -39,7 +39,7 @@ type Run struct {
 	Start       time.Time         `json:"started"`          // load start; offsets below are from here
 	FaultAt     time.Duration     `json:"-"`                // Inject returned
 	RecoverAt   time.Duration     `json:"-"`                // recovery began (BeforeRecover, then Recover)
-	RecoveredAt time.Duration     `json:"-"`                // Recover (+ AfterRecover) returned
+	RecoveredAt time.Duration     `json:"-"`                // recovered: Recover, the fault settled, AfterRecover, the fence lifted
 	End         time.Duration     `json:"-"`
 	Timeline    *loadgen.Timeline `json:"-"`
 	Samples     []Sample          `json:"-"`

@@ -118,14 +118,20 @@ func (c controller) resumeLocked(ctx context.Context, svc, id string) error {
 // On a running or paused container it resumes and awaits health, so it is
 // safe as a fault's Recover.
 func (c controller) Start(ctx context.Context, svc string) error {
-	ctx, cancel := context.WithTimeout(ctx, c.s.cfg.StartTimeout)
-	defer cancel()
-	stop := context.AfterFunc(c.s.ctx, cancel) // Stop aborts the wait
-	defer stop()
+	if err := c.Launch(ctx, svc); err != nil {
+		return err
+	}
+	return c.AwaitHealthy(ctx, svc)
+}
+
+// Launch starts svc's container again if it is not running (and unpauses
+// it if it is paused), without waiting for it.
+func (c controller) Launch(ctx context.Context, svc string) error {
 	id, unlock, err := c.lock(svc)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	st, err := c.s.inspect(ctx, id)
 	if err == nil {
 		switch {
@@ -135,10 +141,19 @@ func (c controller) Start(ctx context.Context, svc string) error {
 			_, err = c.s.cli.ContainerStart(ctx, id, client.ContainerStartOptions{})
 		}
 	}
-	unlock()
 	if err != nil {
 		return c.s.failure(svc, fmt.Errorf("start: %w", err))
 	}
+	return nil
+}
+
+// AwaitHealthy waits, at most StartTimeout, for svc's health check (local
+// mode's Go probe).
+func (c controller) AwaitHealthy(ctx context.Context, svc string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.s.cfg.StartTimeout)
+	defer cancel()
+	stop := context.AfterFunc(c.s.ctx, cancel) // Stop aborts the wait
+	defer stop()
 	return c.s.awaitHealthy(ctx, svc)
 }
 

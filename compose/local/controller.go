@@ -104,6 +104,33 @@ func (c controller) Resume(ctx context.Context, svc string) error {
 // once it is healthy (a pg node: leader, or replica streaming WAL). On a service that still runs it only resumes it (so
 // it is safe as a fault's Recover) and waits for health.
 func (c controller) Start(ctx context.Context, svc string) error {
+	if err := c.Launch(ctx, svc); err != nil {
+		return err
+	}
+	return c.AwaitHealthy(ctx, svc)
+}
+
+// Launch starts svc's main process again if it is not running (and
+// resumes it if it is stopped), without waiting for it.
+func (c controller) Launch(ctx context.Context, svc string) error {
+	sv, err := c.service(svc)
+	if err != nil {
+		return err
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	sv.held = false
+	if sv.proc != nil && !sv.proc.exited() {
+		_, _ = signalAll(sv.selectorLocked(), syscall.SIGCONT)
+	} else if err := c.s.launchLocked(sv); err != nil {
+		return c.s.failure(sv.name, err)
+	}
+	return nil
+}
+
+// AwaitHealthy waits, at most StartTimeout, for svc's health check; it
+// fails at once if the process it waits on exits.
+func (c controller) AwaitHealthy(ctx context.Context, svc string) error {
 	sv, err := c.service(svc)
 	if err != nil {
 		return err
@@ -112,18 +139,9 @@ func (c controller) Start(ctx context.Context, svc string) error {
 	defer cancel()
 	stop := context.AfterFunc(c.s.ctx, cancel) // Stop aborts the wait
 	defer stop()
-
 	sv.mu.Lock()
-	sv.held = false
-	if sv.proc != nil && !sv.proc.exited() {
-		_, _ = signalAll(sv.selectorLocked(), syscall.SIGCONT)
-	} else if err := c.s.launchLocked(sv); err != nil {
-		sv.mu.Unlock()
-		return c.s.failure(sv.name, err)
-	}
 	p := sv.proc
 	sv.mu.Unlock()
-
 	check := func(ctx context.Context) error { _, err := sv.health(ctx); return err }
 	if err := awaitHealthy(ctx, p, check); err != nil {
 		return c.s.failure(sv.name, fmt.Errorf("start: %w", err))

@@ -102,10 +102,14 @@ func (f *leaderFault) Recover(ctx context.Context) error {
 	v := f.victim
 	f.mu.Unlock()
 	if f.stopWatch != nil {
-		// give the watcher the rest of the fault's grace to see promotion
+		// The one wait left in a fault: the broken leader comes back only
+		// after the other node was seen promoted (15 s of grace), or a
+		// paused leader resumed early would simply lead on, and the run
+		// would show no failover at all.
 		select {
 		case <-f.watchDone:
 		case <-time.After(15 * time.Second):
+		case <-ctx.Done():
 		}
 		f.stopWatch()
 	}
@@ -121,7 +125,16 @@ func (f *leaderFault) Recover(ctx context.Context) error {
 		}
 	}
 	f.cut = nil
-	return f.proc.Recover(ctx) // resume, or start again
+	return f.proc.Recover(ctx) // resume, or launch again
+}
+
+// Settled is the runner's wait after Recover: a killed leader must be back
+// (as a replica, after pg_rewind) before recovery is measured.
+func (f *leaderFault) Settled(ctx context.Context) error {
+	if s, ok := f.proc.(chaos.Settling); ok {
+		return s.Settled(ctx)
+	}
+	return nil
 }
 
 // Facts a leader fault records: which node it broke (its index in
