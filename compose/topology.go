@@ -5,6 +5,7 @@ package compose
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -210,9 +211,10 @@ func (t Topology) has(name string) bool {
 	return false
 }
 
-// StartOrder lists names so that each service comes after what it is
-// launched after (Spec.After) among names: the order a backend that starts
-// one service at a time would use.
+// StartOrder lists names upstream first: each service after what it needs
+// and what it is launched after (Spec.Needs, Spec.After) among names, the
+// rest in topology order. Backends create services in this order and name
+// the most upstream of several failures, which explains the others.
 func (t Topology) StartOrder(names []string) []string {
 	in := map[string]bool{}
 	for _, n := range names {
@@ -225,8 +227,8 @@ func (t Topology) StartOrder(names []string) []string {
 		if done[n] {
 			return
 		}
-		done[n] = true
-		for _, d := range t.Service(n).After {
+		done[n] = true // before its dependencies: the cluster nodes need each other
+		for _, d := range slices.Concat(t.Service(n).Needs, t.Service(n).After) {
 			if in[d] {
 				visit(d)
 			}

@@ -82,7 +82,7 @@ func TestTopologyIsConsistent(t *testing.T) {
 	}
 }
 
-func TestStartOrderFollowsAfter(t *testing.T) {
+func TestStartOrderIsUpstreamFirst(t *testing.T) {
 	topo := Default(17000)
 	order := topo.StartOrder(topo.ServiceNames())
 	pos := map[string]int{}
@@ -98,6 +98,15 @@ func TestStartOrderFollowsAfter(t *testing.T) {
 				t.Errorf("%s starts before %s, which it is launched after", s.Name, d)
 			}
 		}
+		for _, d := range s.Needs {
+			if pos[d] > pos[s.Name] && !slices.Contains(topo.Service(d).Needs, s.Name) {
+				t.Errorf("%s comes before %s, which it needs", s.Name, d)
+			}
+		}
+	}
+	if got := topo.StartOrder([]string{SvcAPI, SvcHAProxy, SvcPG0, SvcPG1, SvcEtcd, SvcRedis}); !slices.Equal(got,
+		[]string{SvcRedis, SvcEtcd, SvcPG0, SvcPG1, SvcHAProxy, SvcAPI}) {
+		t.Errorf("order %v", got)
 	}
 }
 
