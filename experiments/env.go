@@ -6,10 +6,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/whatif-lab/whatif/experiments/operator"
-
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/experiments/operator"
 	"github.com/whatif-lab/whatif/loadgen"
 )
 

@@ -11,10 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/whatif-lab/whatif/experiments/operator"
-
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/experiments/operator"
 	"github.com/whatif-lab/whatif/internal/clock"
 	"github.com/whatif-lab/whatif/loadgen"
 )

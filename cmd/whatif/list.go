@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/whatif-lab/whatif/compose"
-
 	"github.com/whatif-lab/whatif/experiments"
 	"github.com/whatif-lab/whatif/experiments/scenarios"
 )
