@@ -3,28 +3,9 @@ package experiments
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/whatif-lab/whatif/loadgen"
 )
-
-// sampledRun is a run with one sample a second (20 ms late, as the
-// sampler's are) of counter "c" growing by perSecond[i] in second i, and
-// gauge "g" taking gauge[i].
-func sampledRun(perSecond, gauge []float64) *Run {
-	r := &Run{FaultAt: 3 * time.Second, RecoverAt: 6 * time.Second, RecoveredAt: 6 * time.Second, End: 9 * time.Second}
-	c := 0.0
-	for i := range perSecond {
-		if i > 0 {
-			c += perSecond[i]
-		}
-		r.Samples = append(r.Samples, Sample{
-			At:     time.Duration(i)*time.Second + 20*time.Millisecond,
-			Values: map[string]float64{"c": c, "g": gauge[i]},
-		})
-	}
-	return r
-}
 
 func TestFailureMixNamesClassesAndCodes(t *testing.T) {
 	cases := []struct {
