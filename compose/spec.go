@@ -138,6 +138,8 @@ func SplitHostPort(hostport string) (string, int) {
 	return h, n
 }
 
-func pgURL(hostport string) string {
+// PGURL is the DSN of the postgres superuser at hostport, over TCP
+// without TLS (loopback or the project network).
+func PGURL(hostport string) string {
 	return "postgres://postgres@" + hostport + "/postgres?sslmode=disable"
 }

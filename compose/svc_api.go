@@ -88,11 +88,11 @@ func apiCommand(a Addressing, svc string) []string {
 	args := []string{"whatif-api",
 		"--listen", a.Listen(svc, "main"),
 		"--redis", a.Link(LinkRedis),
-		"--pg-primary", pgURL(a.Link(LinkPrimary)),
-		"--pg-replica", pgURL(a.Link(LinkReplica)),
+		"--pg-primary", PGURL(a.Link(LinkPrimary)),
+		"--pg-replica", PGURL(a.Link(LinkReplica)),
 	}
 	if a.Runs(SvcPgBouncer) {
-		args = append(args, "--pgbouncer", pgURL(a.Link(LinkPgBouncer)))
+		args = append(args, "--pgbouncer", PGURL(a.Link(LinkPgBouncer)))
 	}
 	if a.Runs(SvcBroker) {
 		args = append(args, "--broker", a.Link(LinkBroker))

@@ -118,7 +118,7 @@ func patroniStatus(ctx context.Context, restAddr string) (patroniState, error) {
 // pgQuery runs one single-value query on a fresh connection. The simple
 // protocol works through PgBouncer's transaction pooling too.
 func pgQuery(ctx context.Context, hostport, query string, dst any) error {
-	cfg, err := pgx.ParseConfig(pgURL(hostport) + "&connect_timeout=2")
+	cfg, err := pgx.ParseConfig(compose.PGURL(hostport) + "&connect_timeout=2")
 	if err != nil {
 		return err
 	}

@@ -433,8 +433,9 @@ func (s *Stack) Capabilities() compose.Capabilities { return s.offers }
 
 // Offers is what a local stack started by this runner can do beyond its
 // Controller. Memory limits and CPU weights need cgroups, which only root
-// can create here (cgroup.go).
-func Offers() compose.Capabilities {
+// can create here (cgroup.go). The runner's privileges do not change while
+// it runs: the cgroup probes run once per process, not once per stack.
+var Offers = sync.OnceValue(func() compose.Capabilities {
 	c := compose.Capabilities{Missing: map[compose.Capability]string{}}
 	if err := MemoryLimits(); err != nil {
 		c.Missing[compose.MemoryLimits] = err.Error()
@@ -443,7 +444,7 @@ func Offers() compose.Capabilities {
 		c.Missing[compose.CPUWeights] = err.Error()
 	}
 	return c
-}
+})
 
 // Topology is the topology the stack runs.
 func (s *Stack) Topology() compose.Topology { return s.cfg.Topology }

@@ -70,7 +70,7 @@ func statusOf(t *testing.T, s *Stack) map[string]ServiceStatus {
 
 func pgConn(t *testing.T, hostport string) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(pgURL(hostport) + "&connect_timeout=3")
+	cfg, err := pgx.ParseConfig(compose.PGURL(hostport) + "&connect_timeout=3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func pgConn(t *testing.T, hostport string) *pgx.Conn {
 }
 
 func exec1(ctx context.Context, hostport, sql string, args ...any) error {
-	cfg, err := pgx.ParseConfig(pgURL(hostport) + "&connect_timeout=2")
+	cfg, err := pgx.ParseConfig(compose.PGURL(hostport) + "&connect_timeout=2")
 	if err != nil {
 		return err
 	}

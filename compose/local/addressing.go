@@ -59,8 +59,4 @@ func (a *addressing) PatroniBootstrap(node string) map[string]any {
 	}
 }
 
-func pgURL(hostport string) string {
-	return "postgres://postgres@" + hostport + "/postgres?sslmode=disable"
-}
-
 var _ compose.PatroniBackend = (*addressing)(nil)
