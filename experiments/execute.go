@@ -20,12 +20,11 @@ import (
 
 // Options control one invocation of an experiment.
 type Options struct {
-	Scale    float64   // time scale; 1 = full, QuickScale for --quick
-	Levels   []Level   // default both
-	Variants []Variant // default both
-	Break    []string  // protections forced off in protected runs (proves checks can fail)
-	Console  io.Writer // live per-second lines; nil = silent
-	Seed     int64
+	Scale   float64   // time scale; 1 = full, QuickScale for --quick
+	Runs    []Cell    // the cells to play, in this order; default the whole Matrix
+	Break   []string  // protections forced off in protected runs (proves checks can fail)
+	Console io.Writer // live per-second lines; nil = silent
+	Seed    int64
 }
 
 // QuickScale shrinks every phase and seed timer for CI and workshops.
@@ -54,11 +53,8 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 	if o.Scale <= 0 {
 		o.Scale = 1
 	}
-	if len(o.Levels) == 0 {
-		o.Levels = []Level{Normal, Peak}
-	}
-	if len(o.Variants) == 0 {
-		o.Variants = []Variant{Unprotected, Protected}
+	if len(o.Runs) == 0 {
+		o.Runs = Matrix(nil, nil)
 	}
 	if err := st.Capabilities().Check(x.Requires); err != nil {
 		return nil, fmt.Errorf("%s: %w", x.Name, err)
@@ -86,23 +82,21 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 	}
 	m := &matrix{x: x, st: st, admin: admin, known: known, o: o}
 	rep := &Report{Experiment: x.Name, Title: x.Title, Scenario: x.Scenario, Scale: o.Scale, Started: time.Now()}
-	for _, v := range o.Variants {
-		for _, lv := range o.Levels {
-			r := m.run(ctx, v, lv)
-			if weak := r.baselineProblem(); weak != "" && r.Timeline != nil && ctx.Err() == nil {
-				// The baseline is the yardstick, not the thing under test: a
-				// run whose yardstick broke is played once more, and says so.
-				// A second weak baseline stays Unknown.
-				if o.Console != nil {
-					fmt.Fprintf(o.Console, "%s/%s: weak baseline, playing the run once more: %s\n", v, lv, weak)
-				}
-				r = m.run(ctx, v, lv)
-				r.Notes = append(r.Notes, "second attempt: the first one's baseline was weak: "+weak)
+	for _, c := range o.Runs {
+		r := m.run(ctx, c.Variant, c.Level)
+		if weak := r.baselineProblem(); weak != "" && r.Timeline != nil && ctx.Err() == nil {
+			// The baseline is the yardstick, not the thing under test: a
+			// run whose yardstick broke is played once more, and says so.
+			// A second weak baseline stays Unknown.
+			if o.Console != nil {
+				fmt.Fprintf(o.Console, "%s: weak baseline, playing the run once more: %s\n", c, weak)
 			}
-			rep.Runs = append(rep.Runs, r)
-			if ctx.Err() != nil {
-				break
-			}
+			r = m.run(ctx, c.Variant, c.Level)
+			r.Notes = append(r.Notes, "second attempt: the first one's baseline was weak: "+weak)
+		}
+		rep.Runs = append(rep.Runs, r)
+		if ctx.Err() != nil {
+			break
 		}
 	}
 	rep.Wall = time.Since(rep.Started).Seconds()

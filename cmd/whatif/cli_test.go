@@ -26,6 +26,11 @@ func TestRejectsBadInput(t *testing.T) {
 		{[]string{"run", "redis-crash", "--base", "80"}, "--base 80"},
 		{[]string{"run", "redis-crash", "--stack", "compose", "--base", "80"}, "--base 80"}, // compose is accepted, then validated
 		{[]string{"run", "redis-crash", "--stack", "k8s"}, `--stack "k8s"`},
+		{[]string{"run", "redis-crash", "--runs", "unprotected/huge"}, `--runs: run "unprotected/huge": want variant/load`},
+		{[]string{"run", "redis-crash", "--runs", ""}, "--runs: no runs named"},
+		{[]string{"run", "redis-crash", "--runs", "protected/peak,protected/peak"}, `run "protected/peak" named twice`},
+		{[]string{"run", "redis-crash", "--runs", "protected/peak", "--load", "peak"}, "drop --load and --variant"},
+		{[]string{"run", "redis-crash", "--variant", "unprotected", "--break", "l1_cache"}, "--break switches protections off in protected runs, and no protected run is asked for"},
 		{[]string{"explain"}, "explain takes one experiment name"},
 		{[]string{"explain", "nope"}, `unknown experiment "nope"`},
 		{[]string{"down", "--base", "70000"}, "--base 70000"},

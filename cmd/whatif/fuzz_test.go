@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/whatif-lab/whatif/compose"
+	"github.com/whatif-lab/whatif/experiments"
 	"github.com/whatif-lab/whatif/experiments/scenarios"
 )
 
@@ -60,7 +61,9 @@ func FuzzRunFlags(f *testing.F) {
 		"redis-crash\n--stack\nk8s", "--quick\nredis-crash", "--quick\nredis-crash\nextra", "-h", "redis-crash\n-h",
 		"--load\npeak\n--variant\nprotected\n--break\nl1_cache,db_breaker\nredis-crash", "--\n-x", "redis-crash\n--quick=maybe",
 		"--break\n,\nredis-crash", "-", "redis-crash\n--base\n9223372036854775807", "redis-crash\n--break\ncache_bound",
-		"redis-crash\n--results\n"} {
+		"redis-crash\n--results\n", "redis-crash\n--runs\nunprotected/peak,protected/normal", "redis-crash\n--runs\n",
+		"redis-crash\n--runs\nprotected/peak,protected/peak", "redis-crash\n--runs\nprotected/peak\n--load\npeak",
+		"redis-crash\n--runs\nunprotected/peak\n--break\nl1_cache", "redis-crash\n--runs\n/,"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
@@ -71,6 +74,17 @@ func FuzzRunFlags(f *testing.F) {
 		validStack(t, line, ra.sf)
 		if x, err := scenarios.Lookup(ra.x.Name); err != nil || x.Name != ra.x.Name {
 			t.Fatalf("%q: accepted experiment %q", line, ra.x.Name)
+		}
+		if len(ra.o.Runs) == 0 {
+			t.Fatalf("%q: accepted with no run to play", line)
+		}
+		for i, c := range ra.o.Runs {
+			if !slices.Contains(experiments.Matrix(nil, nil), c) || slices.Contains(ra.o.Runs[:i], c) {
+				t.Fatalf("%q: accepted runs %v", line, ra.o.Runs)
+			}
+		}
+		if len(ra.o.Break) > 0 && !slices.ContainsFunc(ra.o.Runs, func(c experiments.Cell) bool { return c.Variant == experiments.Protected }) {
+			t.Fatalf("%q: accepted --break with no protected run", line)
 		}
 		for _, p := range ra.o.Break {
 			if !slices.Contains(ra.x.Protections(), p) {

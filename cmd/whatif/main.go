@@ -21,6 +21,7 @@ usage:
       --quick                          shrink phases and seed timers (x0.25)
       --load normal|peak|both          offered load (default both; peak = 10x normal)
       --variant unprotected|protected|both
+      --runs V/L,V/L                   just these runs, e.g. unprotected/peak,protected/normal
       --break P1,P2                    switch protections off in the protected run (must then fail)
       --results DIR                    report root (default results)
   stack flags (run, up, status, down):

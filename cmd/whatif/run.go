@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ func parseRun(args []string) (runArgs, error) {
 	quick := fs.Bool("quick", false, "shrink phases and seed timers")
 	load := fs.String("load", "both", "normal|peak|both")
 	variant := fs.String("variant", "both", "unprotected|protected|both")
+	runs := fs.String("runs", "", "the runs to play as variant/load pairs, e.g. unprotected/peak,protected/normal (instead of --load and --variant)")
 	brk := fs.String("break", "", "comma-separated protections to switch off in the protected run")
 	results := fs.String("results", "results", "report root")
 	sf := addStackFlags(fs)
@@ -47,25 +49,39 @@ func parseRun(args []string) (runArgs, error) {
 	if *quick {
 		o.Scale = experiments.QuickScale
 	}
+	var vs []experiments.Variant
+	var ls []experiments.Level
 	switch *load {
 	case "both":
 	case "normal", "peak":
-		o.Levels = []experiments.Level{experiments.Level(*load)}
+		ls = []experiments.Level{experiments.Level(*load)}
 	default:
 		return runArgs{}, fmt.Errorf("--load %q: want normal, peak or both", *load)
 	}
 	switch *variant {
 	case "both":
 	case "unprotected", "protected":
-		o.Variants = []experiments.Variant{experiments.Variant(*variant)}
+		vs = []experiments.Variant{experiments.Variant(*variant)}
 	default:
 		return runArgs{}, fmt.Errorf("--variant %q: want unprotected, protected or both", *variant)
+	}
+	o.Runs = experiments.Matrix(vs, ls)
+	if flagSet(fs, "runs") {
+		if flagSet(fs, "load") || flagSet(fs, "variant") {
+			return runArgs{}, fmt.Errorf("--runs names each run's variant and load: drop --load and --variant")
+		}
+		if o.Runs, err = experiments.ParseCells(*runs); err != nil {
+			return runArgs{}, fmt.Errorf("--runs: %w", err)
+		}
 	}
 	if *brk != "" {
 		o.Break = strings.Split(*brk, ",")
 	}
 	if err := x.CheckBreak(o.Break); err != nil {
 		return runArgs{}, err
+	}
+	if len(o.Break) > 0 && !slices.ContainsFunc(o.Runs, func(c experiments.Cell) bool { return c.Variant == experiments.Protected }) {
+		return runArgs{}, fmt.Errorf("--break switches protections off in protected runs, and no protected run is asked for")
 	}
 	if *results == "" {
 		return runArgs{}, fmt.Errorf("--results: want a directory")
@@ -112,6 +128,13 @@ func cmdRun(ctx context.Context, args []string) (int, error) {
 		return 1, fmt.Errorf("%s: verdict %s", x.Name, rep.Verdict)
 	}
 	return 0, nil
+}
+
+// flagSet reports whether the command line gave the flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // parseFlags parses quietly; --help prints the command's flags to stdout

@@ -127,3 +127,17 @@ func TestCheckBreak(t *testing.T) {
 		}
 	}
 }
+
+// make test plays the cascade at peak only (Makefile, CI_RUNS): every
+// check of the unprotected run at normal load is also judged at peak, so
+// unprotected/peak judges all the unprotected checks. This test keeps that
+// true; make experiment still plays all four runs.
+func TestEveryNormalCascadeCheckIsJudgedAtPeak(t *testing.T) {
+	for _, x := range All() {
+		for _, c := range x.Cascade {
+			if c.Level != "" && c.Level != Peak {
+				t.Errorf("%s: cascade check %q is judged at %s only, which make test does not play unprotected", x.Name, c.Name, c.Level)
+			}
+		}
+	}
+}
