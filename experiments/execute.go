@@ -142,14 +142,19 @@ func (m *matrix) run(ctx context.Context, v Variant, lv Level) *Run {
 	if v == Protected {
 		r.Broken = o.Break
 	}
+	began := time.Now()
+	step := func(d *float64) { now := time.Now(); *d = now.Sub(began).Seconds(); began = now }
 	if err := m.prepare(ctx, env); err != nil {
 		r.Err, r.Status = "prepare: "+err.Error(), Unknown
 		return r
 	}
+	step(&r.Took.Prepare)
 	err := m.play(ctx, env)
 	if err != nil {
 		r.Err = err.Error()
 	}
+	step(&r.Took.Play)
+	defer step(&r.Took.Judge)
 	checks := x.Holds
 	if v == Unprotected {
 		checks = x.Cascade

@@ -133,6 +133,8 @@ func (rep *Report) writeMarkdown(w io.Writer) error {
 	for _, r := range rep.Runs {
 		fmt.Fprintf(w, "## %s / %s — %s\n\nOffered %.0f req/s. Fault injected at %.1fs, recovered at %.1fs–%.1fs, end %.1fs.\n",
 			r.Variant, r.Level, r.Status, r.Rate, r.FaultAt.Seconds(), r.RecoverAt.Seconds(), r.RecoveredAt.Seconds(), r.End.Seconds())
+		fmt.Fprintf(w, "Wall time: prepare %.1fs, play (phases, in-flight requests, audit) %.1fs, checks and final write %.1fs.\n",
+			r.Took.Prepare, r.Took.Play, r.Took.Judge)
 		if len(r.Broken) > 0 {
 			fmt.Fprintf(w, "Protections forced off: %s.\n", strings.Join(r.Broken, ", "))
 		}

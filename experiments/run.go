@@ -48,6 +48,27 @@ type Run struct {
 	Outcomes    []Outcome         `json:"checks"`
 	Status      Status            `json:"status"`
 	Err         string            `json:"error,omitempty"`
+	Took        Took              `json:"took_seconds"` // where the run's wall time went
+}
+
+// Took is the wall time of a run's steps, in seconds: what a run costs
+// beyond its phases (make test's breakdown comes from here).
+type Took struct {
+	Prepare float64 `json:"prepare"` // services healthy, the last run drained, protections and state reset
+	Play    float64 `json:"play"`    // the phases, then the load's in-flight requests and the audit
+	Judge   float64 `json:"judge"`   // the checks and the final write
+}
+
+// MarshalJSON adds the phase marks, in seconds since load start.
+func (r *Run) MarshalJSON() ([]byte, error) {
+	type plain Run
+	return json.Marshal(struct {
+		*plain
+		Marks map[string]float64 `json:"marks_seconds"`
+	}{(*plain)(r), map[string]float64{
+		"fault": r.FaultAt.Seconds(), "recover": r.RecoverAt.Seconds(),
+		"recovered": r.RecoveredAt.Seconds(), "end": r.End.Seconds(),
+	}})
 }
 
 // Window returns the whole seconds [from, to) of a phase. Seconds where a
