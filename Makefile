@@ -30,7 +30,7 @@ GO_IMAGES := api broker toxiproxy
 # `make test` adds the compose experiments only where a Docker engine answers.
 DOCKER_OK := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: all deps build test unit integration experiments-quick experiment bench list clean fmt vet images experiments-compose experiments-unprivileged fuzz-short fuzz
+.PHONY: all deps build test unit integration experiments-quick experiment ablate bench list clean fmt vet images experiments-compose experiments-unprivileged fuzz-short fuzz
 
 all: build
 
@@ -117,6 +117,13 @@ experiment: deps build
 
 list: build
 	$(BIN)/whatif list
+
+# Every experiment's ablation (whatif ablate): each protection switched off
+# alone must break a check. Quick by default; ABLATE_ARGS='' for full scale.
+ABLATE_ARGS ?= --quick
+ablate: deps build
+	@rc=0; for x in $$($(BIN)/whatif list | awk 'NR > 1 {print $$1}'); do \
+	  echo "=== ablate $$x"; $(BIN)/whatif ablate $$x $(ABLATE_ARGS) || rc=1; done; exit $$rc
 
 bench:
 	$(GO) run ./cmd/loadbench

@@ -44,6 +44,24 @@ type Report struct {
 
 // Execute plays the experiment's matrix against a running stack.
 func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, error) {
+	m, err := newMatrix(ctx, x, st, o)
+	if err != nil {
+		return nil, err
+	}
+	rep := m.report()
+	for _, c := range m.o.Runs {
+		rep.Runs = append(rep.Runs, m.judged(ctx, c, m.o.Break))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return rep.done(), ctx.Err()
+}
+
+// newMatrix checks the experiment against itself, the options and the
+// running stack before any run: a stale name or a missing service fails
+// here, not mid-run.
+func newMatrix(ctx context.Context, x Experiment, st Stack, o Options) (*matrix, error) {
 	if err := x.Validate(); err != nil {
 		return nil, err
 	}
@@ -80,25 +98,15 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 			return nil, fmt.Errorf("experiment %s names protection %q, which neither the API nor the runner has (they have: %s)", x.Name, p, strings.Join(sortedKeys(known), ", "))
 		}
 	}
-	m := &matrix{x: x, st: st, admin: admin, known: known, o: o}
-	rep := &Report{Experiment: x.Name, Title: x.Title, Scenario: x.Scenario, Scale: o.Scale, Started: time.Now()}
-	for _, c := range o.Runs {
-		r := m.run(ctx, c.Variant, c.Level)
-		if weak := r.baselineProblem(); weak != "" && r.Timeline != nil && ctx.Err() == nil {
-			// The baseline is the yardstick, not the thing under test: a
-			// run whose yardstick broke is played once more, and says so.
-			// A second weak baseline stays Unknown.
-			if o.Console != nil {
-				fmt.Fprintf(o.Console, "%s: weak baseline, playing the run once more: %s\n", c, weak)
-			}
-			r = m.run(ctx, c.Variant, c.Level)
-			r.Notes = append(r.Notes, "second attempt: the first one's baseline was weak: "+weak)
-		}
-		rep.Runs = append(rep.Runs, r)
-		if ctx.Err() != nil {
-			break
-		}
-	}
+	return &matrix{x: x, st: st, admin: admin, known: known, o: o}, nil
+}
+
+func (m *matrix) report() *Report {
+	return &Report{Experiment: m.x.Name, Title: m.x.Title, Scenario: m.x.Scenario, Scale: m.o.Scale, Started: time.Now()}
+}
+
+// done stamps the wall time and folds the runs into the verdict.
+func (rep *Report) done() *Report {
 	rep.Wall = time.Since(rep.Started).Seconds()
 	rep.Verdict = Pass
 	for _, r := range rep.Runs {
@@ -111,7 +119,23 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 			}
 		}
 	}
-	return rep, ctx.Err()
+	return rep
+}
+
+// judged plays one cell, once more if its baseline was weak.
+func (m *matrix) judged(ctx context.Context, c Cell, broken []string) *Run {
+	r := m.run(ctx, c.Variant, c.Level, broken)
+	if weak := r.baselineProblem(); weak != "" && r.Timeline != nil && ctx.Err() == nil {
+		// The baseline is the yardstick, not the thing under test: a
+		// run whose yardstick broke is played once more, and says so.
+		// A second weak baseline stays Unknown.
+		if m.o.Console != nil {
+			fmt.Fprintf(m.o.Console, "%s: weak baseline, playing the run once more: %s\n", c, weak)
+		}
+		r = m.run(ctx, c.Variant, c.Level, broken)
+		r.Notes = append(r.Notes, "second attempt: the first one's baseline was weak: "+weak)
+	}
+	return r
 }
 
 // matrix is what every run of one invocation shares.
@@ -124,7 +148,7 @@ type matrix struct {
 }
 
 // run plays one cell of the matrix and judges it.
-func (m *matrix) run(ctx context.Context, v Variant, lv Level) *Run {
+func (m *matrix) run(ctx context.Context, v Variant, lv Level, broken []string) *Run {
 	x, st, admin, o := m.x, m.st, m.admin, m.o
 	r := &Run{Experiment: x.Name, Variant: v, Level: lv, Rate: x.Load.RateFor(lv), Facts: newFacts()}
 	env := &Env{
@@ -140,7 +164,7 @@ func (m *matrix) run(ctx context.Context, v Variant, lv Level) *Run {
 	}
 	defer env.HTTP.CloseIdleConnections() // the next run starts without this run's connections
 	if v == Protected {
-		r.Broken = o.Break
+		r.Broken = broken
 	}
 	began := time.Now()
 	step := func(d *float64) { now := time.Now(); *d = now.Sub(began).Seconds(); began = now }

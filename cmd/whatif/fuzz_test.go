@@ -50,7 +50,7 @@ func FuzzStackFlags(f *testing.F) {
 	})
 }
 
-// FuzzRunFlags: `whatif run` arguments (one a line) are refused, or give
+// FuzzRunFlags: `whatif run` (and `whatif ablate`) arguments (one a line) are refused, or give
 // a registered experiment, a valid stack and a --break list of that
 // experiment's own protections. parseRun is every check cmdRun makes
 // before it starts a stack.
@@ -67,6 +67,12 @@ func FuzzRunFlags(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
+		if ra, err := parseAblate(strings.Split(line, "\n")); err == nil {
+			validStack(t, line, ra.sf)
+			if len(ra.o.Runs) == 0 || slices.ContainsFunc(ra.o.Runs, func(c experiments.Cell) bool { return c.Variant != experiments.Protected }) {
+				t.Fatalf("%q: ablate accepted runs %v", line, ra.o.Runs)
+			}
+		}
 		ra, err := parseRun(strings.Split(line, "\n"))
 		if err != nil {
 			return

@@ -29,6 +29,9 @@ usage:
       --base PORT                      first port of the stack; it uses [PORT, PORT+200) (default 15400)
       --bin-dir DIR                    where whatif-api and whatif-broker live (default: beside whatif)
       --logs FILE                      also write every service's log lines to FILE
+  whatif ablate NAME [--quick] [--load normal|peak|both] [--results DIR] [stack flags]
+                                       the protected run with each protection off alone: every
+                                       one must break a check (ablation.md in the run folder)
   whatif up [stack flags]              start the stack in the background (workshops)
   whatif status [stack flags]          health of every service of a running stack
   whatif down [stack flags]            stop the stack and remove every leftover
@@ -66,6 +69,8 @@ func dispatch(ctx context.Context, args []string) (int, error) {
 		return cmdExplain(rest)
 	case "run":
 		return cmdRun(ctx, rest)
+	case "ablate":
+		return cmdAblate(ctx, rest)
 	case "up":
 		return cmdUp(ctx, rest)
 	case "down":

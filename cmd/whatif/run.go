@@ -94,40 +94,55 @@ func cmdRun(ctx context.Context, args []string) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	x, o, sf := ra.x, ra.o, ra.sf
-	if pid, up := sf.servePID(); up {
-		return 1, fmt.Errorf("a stack started by `whatif up` (pid %d) holds ports %d+; run with another --base or `whatif down --base %d` first", pid, *sf.base, *sf.base)
-	}
-	b, err := sf.backend()
-	if err != nil {
-		return 1, err
-	}
-	if err := b.offers().Check(x.Requires); err != nil {
-		return 1, fmt.Errorf("%s on the %s stack: %w", x.Name, *sf.kind, err)
-	}
-	st, err := sf.start(ctx, os.Stdout, x.Needs())
+	st, err := ra.startStack(ctx)
 	if err != nil {
 		return 1, err
 	}
 	defer st.close()
-	rep, err := experiments.Execute(ctx, x, st.stack, o)
+	rep, err := experiments.Execute(ctx, ra.x, st.stack, ra.o)
 	if rep == nil {
 		return 1, err
 	}
-	fmt.Println()
-	rep.Table(os.Stdout)
-	dir, werr := rep.Write(ra.results)
-	if werr != nil {
-		return 1, fmt.Errorf("writing the report: %w", werr)
+	if _, werr := ra.writeReport(rep); werr != nil {
+		return 1, werr
 	}
-	fmt.Printf("report: %s/report.md (timeline.jsonl, summary.json, junit.xml beside it)\n", dir)
 	if err != nil {
 		return 1, err
 	}
 	if rep.Verdict != experiments.Pass {
-		return 1, fmt.Errorf("%s: verdict %s", x.Name, rep.Verdict)
+		return 1, fmt.Errorf("%s: verdict %s", ra.x.Name, rep.Verdict)
 	}
 	return 0, nil
+}
+
+// startStack starts the services the experiment needs, once nothing
+// stands in the way: a stack of `whatif up` on the ports, a capability
+// the backend lacks.
+func (ra runArgs) startStack(ctx context.Context) (*runningStack, error) {
+	x, sf := ra.x, ra.sf
+	if pid, up := sf.servePID(); up {
+		return nil, fmt.Errorf("a stack started by `whatif up` (pid %d) holds ports %d+; run with another --base or `whatif down --base %d` first", pid, *sf.base, *sf.base)
+	}
+	b, err := sf.backend()
+	if err != nil {
+		return nil, err
+	}
+	if err := b.offers().Check(x.Requires); err != nil {
+		return nil, fmt.Errorf("%s on the %s stack: %w", x.Name, *sf.kind, err)
+	}
+	return sf.start(ctx, os.Stdout, x.Needs())
+}
+
+// writeReport prints the checks table and writes the run folder.
+func (ra runArgs) writeReport(rep *experiments.Report) (string, error) {
+	fmt.Println()
+	rep.Table(os.Stdout)
+	dir, err := rep.Write(ra.results)
+	if err != nil {
+		return "", fmt.Errorf("writing the report: %w", err)
+	}
+	fmt.Printf("report: %s/report.md (timeline.jsonl, summary.json, junit.xml beside it)\n", dir)
+	return dir, nil
 }
 
 // flagSet reports whether the command line gave the flag.

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/experiments/scenarios"
+)
+
+// parseAblate checks every flag of `whatif ablate` before anything starts.
+func parseAblate(args []string) (runArgs, error) {
+	fs := flag.NewFlagSet("ablate", flag.ContinueOnError)
+	quick := fs.Bool("quick", false, "shrink phases and seed timers")
+	load := fs.String("load", "both", "normal|peak|both")
+	results := fs.String("results", "results", "report root")
+	sf := addStackFlags(fs)
+	name, err := parseWithName(fs, args)
+	if err != nil {
+		return runArgs{}, err
+	}
+	if err := sf.validate(); err != nil {
+		return runArgs{}, err
+	}
+	x, err := scenarios.Lookup(name)
+	if err != nil {
+		return runArgs{}, err
+	}
+	if len(x.Protections()) == 0 {
+		return runArgs{}, fmt.Errorf("%s claims no protection: nothing to ablate", x.Name)
+	}
+	o := experiments.Options{Console: os.Stdout, Scale: 1, Seed: time.Now().UnixNano()}
+	if *quick {
+		o.Scale = experiments.QuickScale
+	}
+	var ls []experiments.Level
+	switch *load {
+	case "both":
+	case "normal", "peak":
+		ls = []experiments.Level{experiments.Level(*load)}
+	default:
+		return runArgs{}, fmt.Errorf("--load %q: want normal, peak or both", *load)
+	}
+	o.Runs = experiments.Matrix([]experiments.Variant{experiments.Protected}, ls)
+	if *results == "" {
+		return runArgs{}, fmt.Errorf("--results: want a directory")
+	}
+	return runArgs{x: x, o: o, sf: sf, results: *results}, nil
+}
+
+// cmdAblate plays the protected run with everything on, then once per
+// protection with only that one off, and fails unless each one broke a check.
+func cmdAblate(ctx context.Context, args []string) (int, error) {
+	ra, err := parseAblate(args)
+	if err != nil {
+		return 2, err
+	}
+	st, err := ra.startStack(ctx)
+	if err != nil {
+		return 1, err
+	}
+	defer st.close()
+	rep, a, err := experiments.Ablate(ctx, ra.x, st.stack, ra.o)
+	if rep == nil {
+		return 1, err
+	}
+	dir, werr := ra.writeReport(rep)
+	if werr != nil {
+		return 1, werr
+	}
+	if werr := a.Write(dir); werr != nil {
+		return 1, werr
+	}
+	fmt.Println()
+	if werr := a.Markdown(os.Stdout); werr != nil {
+		return 1, werr
+	}
+	fmt.Printf("ablation: %s/ablation.md (ablation.json beside it)\n", dir)
+	if err != nil {
+		return 1, err
+	}
+	if un := a.Unproven(); len(un) > 0 {
+		return 1, fmt.Errorf("%s: not every protection is shown to be needed: %s", ra.x.Name, strings.Join(un, "; "))
+	}
+	return 0, nil
+}
