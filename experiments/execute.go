@@ -40,6 +40,7 @@ type Report struct {
 	Wall       float64   `json:"wall_seconds"`
 	Verdict    Status    `json:"verdict"`
 	Runs       []*Run    `json:"runs"`
+	Replays    int       `json:"replays"` // runs played twice because the first baseline was weak
 }
 
 // Execute plays the experiment's matrix against a running stack.
@@ -110,6 +111,9 @@ func (rep *Report) done() *Report {
 	rep.Wall = time.Since(rep.Started).Seconds()
 	rep.Verdict = Pass
 	for _, r := range rep.Runs {
+		if r.FirstAttempt != nil {
+			rep.Replays++
+		}
 		switch r.Status {
 		case Fail:
 			rep.Verdict = Fail
@@ -132,8 +136,10 @@ func (m *matrix) judged(ctx context.Context, c Cell, broken []string) *Run {
 		if m.o.Console != nil {
 			fmt.Fprintf(m.o.Console, "%s: weak baseline, playing the run once more: %s\n", c, weak)
 		}
+		first := r
 		r = m.run(ctx, c.Variant, c.Level, broken)
 		r.Notes = append(r.Notes, "second attempt: the first one's baseline was weak: "+weak)
+		r.FirstAttempt = first
 	}
 	return r
 }

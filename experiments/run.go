@@ -49,6 +49,9 @@ type Run struct {
 	Status      Status            `json:"status"`
 	Err         string            `json:"error,omitempty"`
 	Took        Took              `json:"took_seconds"` // where the run's wall time went
+	// FirstAttempt is the attempt this run replaced when its baseline was
+	// weak: kept so a replay never hides what happened the first time.
+	FirstAttempt *Run `json:"first_attempt,omitempty"`
 }
 
 // Took is the wall time of a run's steps, in seconds: what a run costs
