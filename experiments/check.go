@@ -36,6 +36,7 @@ type Outcome struct {
 	Measured  string  `json:"measured"`
 	Value     float64 `json:"value"`
 	Threshold string  `json:"threshold"`
+	Margin    string  `json:"margin,omitempty"` // how far the value is on the passing side (negative: failing)
 	Detail    string  `json:"detail,omitempty"`
 }
 
@@ -90,15 +91,16 @@ var ErrNoData = errors.New("no data")
 
 // AtLeast passes when the measured value is >= min.
 func AtLeast(name string, m Measurer, min float64, u Unit) Check {
-	return compare(name, m, u, ">= "+u(min), func(v float64) bool { return v >= min })
+	return compare(name, m, u, ">= "+u(min), func(v float64) float64 { return v - min })
 }
 
 // AtMost passes when the measured value is <= max.
 func AtMost(name string, m Measurer, max float64, u Unit) Check {
-	return compare(name, m, u, "<= "+u(max), func(v float64) bool { return v <= max })
+	return compare(name, m, u, "<= "+u(max), func(v float64) float64 { return max - v })
 }
 
-func compare(name string, m Measurer, u Unit, threshold string, ok func(float64) bool) Check {
+// compare judges by margin: how far the value lies on the passing side.
+func compare(name string, m Measurer, u Unit, threshold string, margin func(float64) float64) Check {
 	return Check{Name: name, Eval: func(r *Run) Outcome {
 		o := Outcome{Check: name, Threshold: threshold}
 		v, why, err := m.Read(r)
@@ -110,8 +112,8 @@ func compare(name string, m Measurer, u Unit, threshold string, ok func(float64)
 			o.Status, o.Measured, o.Detail = Unknown, "n/a", "measurement is NaN"
 			return o
 		}
-		o.Value, o.Measured = v, u(v)
-		if ok(v) {
+		o.Value, o.Measured, o.Margin = v, u(v), u(margin(v))
+		if margin(v) >= 0 {
 			o.Status = Pass
 		} else {
 			o.Status, o.Detail = Fail, why

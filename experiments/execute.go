@@ -41,6 +41,8 @@ type Report struct {
 	Verdict    Status    `json:"verdict"`
 	Runs       []*Run    `json:"runs"`
 	Replays    int       `json:"replays"` // runs played twice because the first baseline was weak
+	Watch      []string  `json:"watch"`   // the API counters the experiment watches (charted as rates)
+	Gauges     []string  `json:"gauges"`  // and its gauges
 }
 
 // Execute plays the experiment's matrix against a running stack.
@@ -103,7 +105,8 @@ func newMatrix(ctx context.Context, x Experiment, st Stack, o Options) (*matrix,
 }
 
 func (m *matrix) report() *Report {
-	return &Report{Experiment: m.x.Name, Title: m.x.Title, Scenario: m.x.Scenario, Scale: m.o.Scale, Started: time.Now()}
+	return &Report{Experiment: m.x.Name, Title: m.x.Title, Scenario: m.x.Scenario, Scale: m.o.Scale, Started: time.Now(),
+		Watch: m.x.Watch, Gauges: m.x.Gauges}
 }
 
 // done stamps the wall time and folds the runs into the verdict.

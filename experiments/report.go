@@ -14,7 +14,8 @@ import (
 )
 
 // Write stores a report under root/<experiment>/<timestamp>/ and returns
-// that folder: timeline.jsonl, summary.json, report.md, junit.xml.
+// that folder: timeline.jsonl, summary.json and junit.xml, then report.md
+// and report.html rendered from those files (Render).
 func (rep *Report) Write(root string) (string, error) {
 	dir := filepath.Join(root, rep.Experiment, rep.Started.UTC().Format("20060102T150405Z"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -26,7 +27,6 @@ func (rep *Report) Write(root string) (string, error) {
 	}{
 		{"timeline.jsonl", rep.writeTimeline},
 		{"summary.json", rep.writeSummary},
-		{"report.md", rep.writeMarkdown},
 		{"junit.xml", rep.writeJUnit},
 	}
 	for _, f := range files {
@@ -34,7 +34,25 @@ func (rep *Report) Write(root string) (string, error) {
 			return "", fmt.Errorf("writing %s: %w", f.name, err)
 		}
 	}
-	return dir, nil
+	return dir, Render(dir)
+}
+
+// Render (re)builds report.md and report.html of a run folder from its
+// summary.json, timeline.jsonl and, where present, ablation.json.
+func Render(dir string) error {
+	s, err := ReadSaved(dir)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{{"report.md", s.markdown}, {"report.html", s.html}} {
+		if err := writeFile(filepath.Join(dir, f.name), f.write); err != nil {
+			return fmt.Errorf("writing %s: %w", f.name, err)
+		}
+	}
+	return nil
 }
 
 func writeFile(path string, fn func(io.Writer) error) error {
@@ -127,12 +145,14 @@ func (rep *Report) Table(w io.Writer) {
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
 
-func (rep *Report) writeMarkdown(w io.Writer) error {
+// markdown is report.md: per run, its checks and per-phase figures.
+func (s *Saved) markdown(w io.Writer) error {
+	rep := s.Report
 	fmt.Fprintf(w, "# %s — %s\n\nSeed scenario %d. Verdict: **%s**. Time scale %.2f, wall %.0f s, started %s. Runs replayed after a weak baseline: %d.\n\n",
 		rep.Experiment, rep.Title, rep.Scenario, rep.Verdict, rep.Scale, rep.Wall, rep.Started.UTC().Format(time.RFC3339), rep.Replays)
 	for _, r := range rep.Runs {
 		fmt.Fprintf(w, "## %s / %s — %s\n\nOffered %.0f req/s. Fault injected at %.1fs, recovered at %.1fs–%.1fs, end %.1fs.\n",
-			r.Variant, r.Level, r.Status, r.Rate, r.FaultAt.Seconds(), r.RecoverAt.Seconds(), r.RecoveredAt.Seconds(), r.End.Seconds())
+			r.Variant, r.Level, r.Status, r.Rate, r.Marks["fault"], r.Marks["recover"], r.Marks["recovered"], r.Marks["end"])
 		fmt.Fprintf(w, "Wall time: prepare %.1fs, play (phases, in-flight requests, audit) %.1fs, checks and final write %.1fs.\n",
 			r.Took.Prepare, r.Took.Play, r.Took.Judge)
 		if len(r.Broken) > 0 {
@@ -141,14 +161,11 @@ func (rep *Report) writeMarkdown(w io.Writer) error {
 		if r.Err != "" {
 			fmt.Fprintf(w, "\nRun error: `%s`\n", oneLine(r.Err))
 		}
-		fmt.Fprintf(w, "\n| check | status | measured | threshold | detail |\n|---|---|---|---|---|\n")
-		for _, o := range r.Outcomes {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", o.Check, o.Status, o.Measured, o.Threshold, o.Detail)
-		}
+		checksTable(w, r.Outcomes)
 		for _, p := range []Phase{Baseline, Faulted, Recovery} {
-			if s, err := r.Client(p); err == nil {
-				fmt.Fprintf(w, "\n- %s: offered %.0f/s, ok %.0f/s, errors %.2f%%, degraded %.2f%%, p50 %.1fms, p99 %.1fms, max %.1fms",
-					p, s.Rate, s.Achieved, 100*s.ErrorRate, 100*s.DegradedRate, ms(s.P50), ms(s.P99), ms(s.Max))
+			if f, ok := r.Phases[p]; ok {
+				fmt.Fprintf(w, "\n- %s: offered %.0f/s, ok %.0f/s, errors %.2f%%, degraded %.2f%%, dropped %d, p50 %.1fms, p99 %.1fms, max %.1fms",
+					p, f.Offered, f.OK, 100*f.Errors, 100*f.Degraded, f.Dropped, f.P50, f.P99, f.Max)
 			}
 		}
 		fmt.Fprintln(w)
@@ -156,15 +173,22 @@ func (rep *Report) writeMarkdown(w io.Writer) error {
 			fmt.Fprintf(w, "- %s\n", n)
 		}
 		if f := r.FirstAttempt; f != nil {
-			fmt.Fprintf(w, "\nFirst attempt, replaced because its baseline was weak (fault at %.1fs, end %.1fs):\n\n| check | status | measured | threshold | detail |\n|---|---|---|---|---|\n",
-				f.FaultAt.Seconds(), f.End.Seconds())
-			for _, o := range f.Outcomes {
-				fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", o.Check, o.Status, o.Measured, o.Threshold, o.Detail)
-			}
+			fmt.Fprintf(w, "\nFirst attempt, replaced because its baseline was weak (fault at %.1fs, end %.1fs):\n", f.Marks["fault"], f.Marks["end"])
+			checksTable(w, f.Outcomes)
 		}
 		fmt.Fprintln(w)
 	}
+	if s.Ablation != nil {
+		return s.Ablation.Markdown(w)
+	}
 	return nil
+}
+
+func checksTable(w io.Writer, os []Outcome) {
+	fmt.Fprintf(w, "\n| check | status | measured | threshold | margin | detail |\n|---|---|---|---|---|---|\n")
+	for _, o := range os {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", o.Check, o.Status, o.Measured, o.Threshold, o.Margin, o.Detail)
+	}
 }
 
 func ms(d time.Duration) float64 { return d.Seconds() * 1000 }

@@ -62,16 +62,29 @@ type Took struct {
 	Judge   float64 `json:"judge"`   // the checks and the final write
 }
 
-// MarshalJSON adds the phase marks, in seconds since load start.
+// MarshalJSON adds the phase marks, in seconds since load start, and the
+// client's figures per phase.
 func (r *Run) MarshalJSON() ([]byte, error) {
 	type plain Run
 	return json.Marshal(struct {
 		*plain
-		Marks map[string]float64 `json:"marks_seconds"`
+		Marks  map[string]float64     `json:"marks_seconds"`
+		Phases map[Phase]PhaseFigures `json:"phases,omitempty"`
 	}{(*plain)(r), map[string]float64{
 		"fault": r.FaultAt.Seconds(), "recover": r.RecoverAt.Seconds(),
 		"recovered": r.RecoveredAt.Seconds(), "end": r.End.Seconds(),
-	}})
+	}, r.phaseFigures()})
+}
+
+// phaseFigures are the client's figures per phase, for summary.json.
+func (r *Run) phaseFigures() map[Phase]PhaseFigures {
+	out := map[Phase]PhaseFigures{}
+	for _, p := range []Phase{Baseline, Faulted, Recovery} {
+		if s, err := r.Client(p); err == nil {
+			out[p] = phaseFigures(s)
+		}
+	}
+	return out
 }
 
 // Window returns the whole seconds [from, to) of a phase. Seconds where a

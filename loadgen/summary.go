@@ -132,6 +132,24 @@ func (s Summary) wire() summaryJSON {
 // MarshalJSON encodes latencies as milliseconds (p50_ms, ..., max_ms).
 func (s Summary) MarshalJSON() ([]byte, error) { return json.Marshal(s.wire()) }
 
+// UnmarshalJSON reads the wire form back (`whatif report` rebuilds
+// reports from timeline.jsonl).
+func (s *Summary) UnmarshalJSON(b []byte) error {
+	var w summaryJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	d := func(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+	*s = Summary{
+		Op: w.Op, Offered: w.Offered, Sent: w.Sent, Dropped: w.Dropped, Completed: w.Completed,
+		OK: w.OK, Degraded: w.Degraded, Canceled: w.Canceled, Attempts: w.Attempts,
+		Errors: w.Errors, Codes: w.Codes, ErrorRate: w.ErrorRate, DegradedRate: w.DegradedRate,
+		Rate: w.Rate, Achieved: w.Achieved,
+		P50: d(w.P50), P90: d(w.P90), P99: d(w.P99), P999: d(w.P999), Max: d(w.Max),
+	}
+	return nil
+}
+
 // WriteJSONLines writes the timeline as JSON lines, one object per scheduled
 // second and op: {"second":3,"op":"read","offered":...,"p99_ms":...}.
 func (t *Timeline) WriteJSONLines(w io.Writer) error {

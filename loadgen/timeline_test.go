@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +246,24 @@ func TestTimelineJSONLines(t *testing.T) {
 	// Second values encode too (the per-second console form).
 	if _, err := json.Marshal(tl.Seconds()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The wire form reads back to the same summary (latencies in whole
+// nanoseconds survive the milliseconds).
+func TestSummaryJSONRoundTrip(t *testing.T) {
+	in := Summary{Op: "write", Offered: 60, Sent: 59, Dropped: 1, Completed: 50, OK: 40, Degraded: 2, Canceled: 3, Attempts: 70,
+		Errors: map[string]int64{"timeout": 10}, Codes: map[int]int64{200: 40, 503: 10}, ErrorRate: 0.2, DegradedRate: 0.04,
+		Rate: 60, Achieved: 40, P50: 3 * time.Millisecond, P90: 250 * time.Millisecond, P99: 2 * time.Second, P999: 2001 * time.Millisecond, Max: 2002 * time.Millisecond}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out Summary
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip changed the summary:\n in %+v\nout %+v", in, out)
 	}
 }

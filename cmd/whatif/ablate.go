@@ -75,6 +75,9 @@ func cmdAblate(ctx context.Context, args []string) (int, error) {
 	if werr := a.Write(dir); werr != nil {
 		return 1, werr
 	}
+	if werr := experiments.Render(dir); werr != nil { // again, now with the ablation matrix
+		return 1, werr
+	}
 	fmt.Println()
 	if werr := a.Markdown(os.Stdout); werr != nil {
 		return 1, werr

@@ -36,6 +36,8 @@ func TestRejectsBadInput(t *testing.T) {
 		{[]string{"ablate", "redis-crash", "--load", "huge"}, `--load "huge"`},
 		{[]string{"ablate", "redis-crash", "--break", "l1_cache"}, "flag provided but not defined: -break"},
 		{[]string{"ablate", "redis-crash", "--stack", "k8s"}, `--stack "k8s"`},
+		{[]string{"report"}, "report takes one run folder"},
+		{[]string{"report", "/nonexistent/run"}, "not a run folder"},
 		{[]string{"explain"}, "explain takes one experiment name"},
 		{[]string{"explain", "nope"}, `unknown experiment "nope"`},
 		{[]string{"down", "--base", "70000"}, "--base 70000"},

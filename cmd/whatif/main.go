@@ -32,6 +32,7 @@ usage:
   whatif ablate NAME [--quick] [--load normal|peak|both] [--results DIR] [stack flags]
                                        the protected run with each protection off alone: every
                                        one must break a check (ablation.md in the run folder)
+  whatif report DIR                    rebuild a run folder's report.md and report.html from its files
   whatif up [stack flags]              start the stack in the background (workshops)
   whatif status [stack flags]          health of every service of a running stack
   whatif down [stack flags]            stop the stack and remove every leftover
@@ -71,6 +72,8 @@ func dispatch(ctx context.Context, args []string) (int, error) {
 		return cmdRun(ctx, rest)
 	case "ablate":
 		return cmdAblate(ctx, rest)
+	case "report":
+		return cmdReport(rest)
 	case "up":
 		return cmdUp(ctx, rest)
 	case "down":
