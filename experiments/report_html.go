@@ -12,7 +12,8 @@ import (
 // small multiples per figure (traffic, errors by class, latency, each
 // watched counter and gauge), the phases shaded; then each run's checks
 // with their margins, and the ablation matrix where there is one. One
-// self-contained file: no script, style or font from anywhere else.
+// self-contained file: no script, style or font from anywhere else, and a
+// Content-Security-Policy that lets the browser load nothing else either.
 func (s *Saved) html(w io.Writer) error {
 	return reportPage.Execute(w, s.page())
 }
@@ -196,6 +197,7 @@ func bandRow(k string, runs []SavedRun, byRun map[string][]TimelineLine, xmax fl
 
 var reportPage = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>{{.R.Experiment}} — {{.R.Verdict}}</title>
 <style>
 body { font: 13px/1.4 system-ui, sans-serif; margin: 16px; color: #222; }
