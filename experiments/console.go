@@ -11,7 +11,10 @@ import (
 )
 
 // console prints one line per second: phase, offered and achieved rate,
-// ok %, p99 and the experiment's key gauges.
+// errors, the requests of that second still in flight, what ended since
+// the last line (a timeout shows when it fires, not only in the second its
+// request was sent), p99 and the experiment's key gauges; and at the end
+// of a run one line per phase.
 type console struct {
 	w     io.Writer
 	name  string
@@ -21,6 +24,13 @@ type console struct {
 	mu         sync.Mutex
 	ph         Phase
 	prev, last *Sample
+	ended      endedCount // results that ended since the last line
+}
+
+// endedCount is what ended between two console lines, by wall clock.
+type endedCount struct {
+	ok, err int
+	classes map[string]int
 }
 
 func newConsole(w io.Writer, r *Run, x Experiment) *console {
@@ -42,6 +52,28 @@ func (c *console) sample(s Sample) {
 	c.mu.Unlock()
 }
 
+// result counts a finished request toward the next line.
+func (c *console) result(res loadgen.Result) {
+	if c.w == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if res.OK() || res.Degraded {
+		c.ended.ok++
+		return
+	}
+	c.ended.err++
+	if c.ended.classes == nil {
+		c.ended.classes = map[string]int{}
+	}
+	class := res.ErrClass
+	if class == "" {
+		class = fmt.Sprintf("http%d", res.Code)
+	}
+	c.ended.classes[class]++
+}
+
 func (c *console) second(s loadgen.Second) {
 	if c.w == nil {
 		return
@@ -53,9 +85,12 @@ func (c *console) second(s loadgen.Second) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var b strings.Builder
-	// the second's requests may still be in flight: figures cover those done
-	fmt.Fprintf(&b, "%-20s %4ds %-8s offered %5.0f/s ok %5.0f/s err %5.1f%% deg %4d drop %4d p99 %7.1fms",
-		c.name, s.Second, c.ph, t.Rate, t.Achieved, 100*t.ErrorRate, t.Degraded, t.Dropped, t.P99.Seconds()*1000)
+	// ok, err and p99 cover the second's requests done so far; "flight"
+	// counts those still waiting, "ended" what finished since the last line
+	fmt.Fprintf(&b, "%-20s %4ds %-8s offered %5.0f/s ok %5.0f/s err %5.1f%% deg %4d drop %4d flight %5d p99 %7.1fms | ended ok %5d err %5d%s",
+		c.name, s.Second, c.ph, t.Rate, t.Achieved, 100*t.ErrorRate, t.Degraded, t.Dropped, max(0, t.Sent-t.Completed-t.Canceled),
+		t.P99.Seconds()*1000, c.ended.ok, c.ended.err, c.ended.top())
+	c.ended = endedCount{}
 	if c.prev != nil && c.last != nil && c.last.At > c.prev.At {
 		dt := (c.last.At - c.prev.At).Seconds()
 		for _, k := range c.watch {
@@ -72,4 +107,34 @@ func (c *console) second(s loadgen.Second) {
 		}
 	}
 	fmt.Fprintln(c.w, b.String())
+}
+
+// top names the commonest error class of what ended, e.g. " (timeout 58)".
+func (e endedCount) top() string {
+	best, n := "", 0
+	for k, v := range e.classes {
+		if v > n || v == n && k < best {
+			best, n = k, v
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s %d)", best, n)
+}
+
+// phases prints one line per phase once the run's timeline is final.
+func (c *console) phases(r *Run) {
+	if c.w == nil {
+		return
+	}
+	for _, p := range []Phase{Baseline, Faulted, Recovery} {
+		s, err := r.Client(p)
+		if err != nil {
+			fmt.Fprintf(c.w, "%-20s ==== %-8s %v\n", c.name, p, err)
+			continue
+		}
+		fmt.Fprintf(c.w, "%-20s ==== %-8s offered %5.0f/s ok %5.0f/s errors %5.1f%% degraded %5.1f%% dropped %d p50 %7.1fms p99 %7.1fms\n",
+			c.name, p, s.Rate, s.Achieved, 100*s.ErrorRate, 100*s.DegradedRate, s.Dropped, ms(s.P50), ms(s.P99))
+	}
 }

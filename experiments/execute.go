@@ -306,7 +306,7 @@ func (m *matrix) play(ctx context.Context, env *Env) error {
 		MaxInFlight:    x.Load.InFlightLimit(),
 		Mix:            x.Load.Ops(env),
 		Seed:           o.Seed,
-		OnResult:       env.Ledger.observe,
+		OnResult:       func(res loadgen.Result) { env.Ledger.observe(res); con.result(res) },
 		OnSecond:       con.second,
 	}
 	if x.Load.Policy != nil {
@@ -369,6 +369,9 @@ func (m *matrix) play(ctx context.Context, env *Env) error {
 	stopLoad()
 	wg.Wait()
 	r.Timeline = tl
+	if tl != nil {
+		con.phases(r)
+	}
 	if loadErr != nil && !errors.Is(loadErr, context.Canceled) {
 		errs = append(errs, fmt.Errorf("load: %w", loadErr))
 	}
