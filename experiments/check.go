@@ -38,6 +38,22 @@ type Outcome struct {
 	Threshold string  `json:"threshold"`
 	Margin    string  `json:"margin,omitempty"` // how far the value is on the passing side (negative: failing)
 	Detail    string  `json:"detail,omitempty"`
+	// Sense (">=" or "<=") and Bound are the threshold as numbers, for
+	// `whatif compare`; AnyOf has none.
+	Sense string  `json:"sense,omitempty"`
+	Bound float64 `json:"bound,omitempty"`
+}
+
+// MarginValue is how far Value lies on the passing side of Bound; ok is
+// false for a check without a numeric threshold.
+func (o Outcome) MarginValue() (m float64, ok bool) {
+	switch o.Sense {
+	case ">=":
+		return o.Value - o.Bound, true
+	case "<=":
+		return o.Bound - o.Value, true
+	}
+	return 0, false
 }
 
 // Check judges a run.
@@ -91,18 +107,18 @@ var ErrNoData = errors.New("no data")
 
 // AtLeast passes when the measured value is >= min.
 func AtLeast(name string, m Measurer, min float64, u Unit) Check {
-	return compare(name, m, u, ">= "+u(min), func(v float64) float64 { return v - min })
+	return compare(name, m, u, ">=", min)
 }
 
 // AtMost passes when the measured value is <= max.
 func AtMost(name string, m Measurer, max float64, u Unit) Check {
-	return compare(name, m, u, "<= "+u(max), func(v float64) float64 { return max - v })
+	return compare(name, m, u, "<=", max)
 }
 
 // compare judges by margin: how far the value lies on the passing side.
-func compare(name string, m Measurer, u Unit, threshold string, margin func(float64) float64) Check {
+func compare(name string, m Measurer, u Unit, sense string, bound float64) Check {
 	return Check{Name: name, Eval: func(r *Run) Outcome {
-		o := Outcome{Check: name, Threshold: threshold}
+		o := Outcome{Check: name, Threshold: sense + " " + u(bound), Sense: sense, Bound: bound}
 		v, why, err := m.Read(r)
 		if err != nil {
 			o.Status, o.Measured, o.Detail = Unknown, "n/a", err.Error()
@@ -112,8 +128,10 @@ func compare(name string, m Measurer, u Unit, threshold string, margin func(floa
 			o.Status, o.Measured, o.Detail = Unknown, "n/a", "measurement is NaN"
 			return o
 		}
-		o.Value, o.Measured, o.Margin = v, u(v), u(margin(v))
-		if margin(v) >= 0 {
+		o.Value, o.Measured = v, u(v)
+		margin, _ := o.MarginValue()
+		o.Margin = u(margin)
+		if margin >= 0 {
 			o.Status = Pass
 		} else {
 			o.Status, o.Detail = Fail, why

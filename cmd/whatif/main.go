@@ -33,6 +33,9 @@ usage:
                                        the protected run with each protection off alone: every
                                        one must break a check (ablation.md in the run folder)
   whatif report DIR                    rebuild a run folder's report.md and report.html from its files
+  whatif compare OLD NEW [--tolerance 0.5]
+                                       run folders (or results roots) check by check; exits 1 when a
+                                       check that passed fails, is missing, or lost half its margin
   whatif up [stack flags]              start the stack in the background (workshops)
   whatif status [stack flags]          health of every service of a running stack
   whatif down [stack flags]            stop the stack and remove every leftover
@@ -74,6 +77,8 @@ func dispatch(ctx context.Context, args []string) (int, error) {
 		return cmdAblate(ctx, rest)
 	case "report":
 		return cmdReport(rest)
+	case "compare":
+		return cmdCompare(rest)
 	case "up":
 		return cmdUp(ctx, rest)
 	case "down":
