@@ -6,50 +6,22 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/whatif-lab/whatif/experiments"
-	"github.com/whatif-lab/whatif/experiments/scenarios"
 )
 
 // parseAblate checks every flag of `whatif ablate` before anything starts.
 func parseAblate(args []string) (runArgs, error) {
 	fs := flag.NewFlagSet("ablate", flag.ContinueOnError)
-	quick := fs.Bool("quick", false, "shrink phases and seed timers")
-	load := fs.String("load", "both", "normal|peak|both")
-	results := fs.String("results", "results", "report root")
-	sf := addStackFlags(fs)
-	name, err := parseWithName(fs, args)
+	ra, ls, err := addExperimentFlags(fs).parse(fs, args)
 	if err != nil {
 		return runArgs{}, err
 	}
-	if err := sf.validate(); err != nil {
-		return runArgs{}, err
+	if len(ra.x.Protections()) == 0 {
+		return runArgs{}, fmt.Errorf("%s claims no protection: nothing to ablate", ra.x.Name)
 	}
-	x, err := scenarios.Lookup(name)
-	if err != nil {
-		return runArgs{}, err
-	}
-	if len(x.Protections()) == 0 {
-		return runArgs{}, fmt.Errorf("%s claims no protection: nothing to ablate", x.Name)
-	}
-	o := experiments.Options{Console: os.Stdout, Scale: 1, Seed: time.Now().UnixNano()}
-	if *quick {
-		o.Scale = experiments.QuickScale
-	}
-	var ls []experiments.Level
-	switch *load {
-	case "both":
-	case "normal", "peak":
-		ls = []experiments.Level{experiments.Level(*load)}
-	default:
-		return runArgs{}, fmt.Errorf("--load %q: want normal, peak or both", *load)
-	}
-	o.Runs = experiments.Matrix([]experiments.Variant{experiments.Protected}, ls)
-	if *results == "" {
-		return runArgs{}, fmt.Errorf("--results: want a directory")
-	}
-	return runArgs{x: x, o: o, sf: sf, results: *results}, nil
+	ra.o.Runs = experiments.Matrix([]experiments.Variant{experiments.Protected}, ls)
+	return ra, nil
 }
 
 // cmdAblate plays the protected run with everything on, then once per

@@ -23,41 +23,68 @@ type runArgs struct {
 	results string
 }
 
+// experimentFlags are the flags `whatif run` and `whatif ablate` share.
+type experimentFlags struct {
+	quick   *bool
+	load    *string
+	results *string
+	sf      *stackFlags
+}
+
+func addExperimentFlags(fs *flag.FlagSet) *experimentFlags {
+	return &experimentFlags{
+		quick:   fs.Bool("quick", false, "shrink phases and seed timers"),
+		load:    fs.String("load", "both", "normal|peak|both"),
+		results: fs.String("results", "results", "report root"),
+		sf:      addStackFlags(fs),
+	}
+}
+
+// parse reads the command line and checks the shared flags: the
+// experiment, the stack, the loads (nil: both) and the report root.
+func (ef *experimentFlags) parse(fs *flag.FlagSet, args []string) (runArgs, []experiments.Level, error) {
+	name, err := parseWithName(fs, args)
+	if err != nil {
+		return runArgs{}, nil, err
+	}
+	if err := ef.sf.validate(); err != nil {
+		return runArgs{}, nil, err
+	}
+	x, err := scenarios.Lookup(name)
+	if err != nil {
+		return runArgs{}, nil, err
+	}
+	if *ef.results == "" {
+		return runArgs{}, nil, fmt.Errorf("--results: want a directory")
+	}
+	o := experiments.Options{Console: os.Stdout, Scale: 1, Seed: time.Now().UnixNano()}
+	if *ef.quick {
+		o.Scale = experiments.QuickScale
+	}
+	var ls []experiments.Level
+	switch *ef.load {
+	case "both":
+	case "normal", "peak":
+		ls = []experiments.Level{experiments.Level(*ef.load)}
+	default:
+		return runArgs{}, nil, fmt.Errorf("--load %q: want normal, peak or both", *ef.load)
+	}
+	return runArgs{x: x, o: o, sf: ef.sf, results: *ef.results}, ls, nil
+}
+
 // parseRun checks every flag of `whatif run` before anything starts: bad
 // input gets exit code 2 and a clear line, never a stack.
 func parseRun(args []string) (runArgs, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	quick := fs.Bool("quick", false, "shrink phases and seed timers")
-	load := fs.String("load", "both", "normal|peak|both")
+	ef := addExperimentFlags(fs)
 	variant := fs.String("variant", "both", "unprotected|protected|both")
 	runs := fs.String("runs", "", "the runs to play as variant/load pairs, e.g. unprotected/peak,protected/normal (instead of --load and --variant)")
 	brk := fs.String("break", "", "comma-separated protections to switch off in the protected run")
-	results := fs.String("results", "results", "report root")
-	sf := addStackFlags(fs)
-	name, err := parseWithName(fs, args)
+	ra, ls, err := ef.parse(fs, args)
 	if err != nil {
 		return runArgs{}, err
-	}
-	if err := sf.validate(); err != nil {
-		return runArgs{}, err
-	}
-	x, err := scenarios.Lookup(name)
-	if err != nil {
-		return runArgs{}, err
-	}
-	o := experiments.Options{Console: os.Stdout, Scale: 1, Seed: time.Now().UnixNano()}
-	if *quick {
-		o.Scale = experiments.QuickScale
 	}
 	var vs []experiments.Variant
-	var ls []experiments.Level
-	switch *load {
-	case "both":
-	case "normal", "peak":
-		ls = []experiments.Level{experiments.Level(*load)}
-	default:
-		return runArgs{}, fmt.Errorf("--load %q: want normal, peak or both", *load)
-	}
 	switch *variant {
 	case "both":
 	case "unprotected", "protected":
@@ -65,28 +92,25 @@ func parseRun(args []string) (runArgs, error) {
 	default:
 		return runArgs{}, fmt.Errorf("--variant %q: want unprotected, protected or both", *variant)
 	}
-	o.Runs = experiments.Matrix(vs, ls)
+	ra.o.Runs = experiments.Matrix(vs, ls)
 	if flagSet(fs, "runs") {
 		if flagSet(fs, "load") || flagSet(fs, "variant") {
 			return runArgs{}, fmt.Errorf("--runs names each run's variant and load: drop --load and --variant")
 		}
-		if o.Runs, err = experiments.ParseCells(*runs); err != nil {
+		if ra.o.Runs, err = experiments.ParseCells(*runs); err != nil {
 			return runArgs{}, fmt.Errorf("--runs: %w", err)
 		}
 	}
 	if *brk != "" {
-		o.Break = strings.Split(*brk, ",")
+		ra.o.Break = strings.Split(*brk, ",")
 	}
-	if err := x.CheckBreak(o.Break); err != nil {
+	if err := ra.x.CheckBreak(ra.o.Break); err != nil {
 		return runArgs{}, err
 	}
-	if len(o.Break) > 0 && !slices.ContainsFunc(o.Runs, func(c experiments.Cell) bool { return c.Variant == experiments.Protected }) {
+	if len(ra.o.Break) > 0 && !slices.ContainsFunc(ra.o.Runs, func(c experiments.Cell) bool { return c.Variant == experiments.Protected }) {
 		return runArgs{}, fmt.Errorf("--break switches protections off in protected runs, and no protected run is asked for")
 	}
-	if *results == "" {
-		return runArgs{}, fmt.Errorf("--results: want a directory")
-	}
-	return runArgs{x: x, o: o, sf: sf, results: *results}, nil
+	return ra, nil
 }
 
 func cmdRun(ctx context.Context, args []string) (int, error) {
