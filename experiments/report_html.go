@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -33,7 +34,7 @@ type htmlRow struct {
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"}
 
 func (s *Saved) page() htmlPage {
-	p := htmlPage{R: s.Report, Runs: s.Report.Runs, Ablation: s.Ablation}
+	p := htmlPage{R: s.Report, Runs: slices.Clone(s.Report.Runs), Ablation: s.Ablation}
 	byRun := map[string][]TimelineLine{}
 	for _, l := range s.Lines {
 		byRun[l.Run] = append(byRun[l.Run], l)
@@ -42,25 +43,33 @@ func (s *Saved) page() htmlPage {
 		sort.Slice(byRun[k], func(i, j int) bool { return byRun[k][i].Second < byRun[k][j].Second })
 	}
 	xmax := 1.0
-	for _, r := range p.Runs {
-		xmax = math.Max(xmax, r.Marks["end"])
+	for i, r := range p.Runs {
+		ls := byRun[r.Name()]
+		if len(r.Marks) == 0 {
+			p.Runs[i].Marks = marksOf(ls) // a folder written before summary.json had marks
+		}
+		xmax = math.Max(xmax, p.Runs[i].Marks["end"])
+		if n := len(ls); n > 0 {
+			xmax = math.Max(xmax, float64(ls[n-1].Second+1))
+		}
 	}
-	// row builds one chart per run from a per-run series function; the
-	// y scale is shared across the row
+	// row builds one chart per run from a per-run series function; runs at
+	// the same load share the y scale, so unprotected and protected compare
+	// at a glance (and a normal-load run is not flattened by its 10x peak)
 	row := func(name string, log bool, f func(ls []TimelineLine) []series) {
 		hr := htmlRow{Name: name}
-		ymax := 0.0
+		ymax := map[Level]float64{}
 		for _, r := range p.Runs {
 			ss := f(byRun[r.Name()])
 			for _, se := range ss {
 				for _, pt := range se.Points {
-					ymax = math.Max(ymax, pt[1])
+					ymax[r.Level] = math.Max(ymax[r.Level], pt[1])
 				}
 			}
 			hr.Charts = append(hr.Charts, chart{Title: r.Name(), XMax: xmax, Log: log, Marks: r.Marks, Series: ss})
 		}
-		for i := range hr.Charts {
-			hr.Charts[i].YMax = niceMax(ymax)
+		for i, r := range p.Runs {
+			hr.Charts[i].YMax = niceMax(ymax[r.Level])
 		}
 		p.Rows = append(p.Rows, hr)
 	}
@@ -140,6 +149,27 @@ func (s *Saved) page() htmlPage {
 	return p
 }
 
+// marksOf reads the phase marks off the timeline's per-second phases, to
+// the second: the fault from its first second, recovery from its first.
+func marksOf(ls []TimelineLine) map[string]float64 {
+	m := map[string]float64{}
+	for _, l := range ls {
+		sec := float64(l.Second)
+		switch l.Phase {
+		case string(Faulted):
+			if _, ok := m["fault"]; !ok {
+				m["fault"] = sec
+			}
+		case string(Recovery):
+			if _, ok := m["recover"]; !ok {
+				m["recover"] = sec
+			}
+		}
+		m["end"] = sec + 1
+	}
+	return m
+}
+
 // errorClasses are the n most frequent error classes over the whole folder.
 func errorClasses(ls []TimelineLine, n int) []string {
 	tot := map[string]int64{}
@@ -216,7 +246,7 @@ table.checks { border-collapse: collapse; margin-top: 4px; } table.checks td, ta
 </style></head><body>
 <h1>{{.R.Experiment}} — {{.R.Title}}</h1>
 <p>Seed scenario {{.R.Scenario}}. Verdict: <span class="{{.R.Verdict}}">{{.R.Verdict}}</span>. Time scale {{printf "%.2f" .R.Scale}}, wall {{printf "%.0f" .R.Wall}} s, started {{.R.Started.UTC.Format "2006-01-02 15:04:05 UTC"}}. Runs replayed after a weak baseline: {{.R.Replays}}.</p>
-<p class="note">Each column is a run, each row one figure on the same time axis (seconds since load start) and the same scale across the row. Shaded red: the fault; shaded amber: recovery in progress (restart, promotion, warm-up) until the system was recovered. Client figures are by the second a request was scheduled.</p>
+<p class="note">Each column is a run, each row one figure on the same time axis (seconds since load start); runs at the same load share a row's scale. Shaded red: the fault; shaded amber: recovery in progress (restart, promotion, warm-up) until the system was recovered. Client figures are by the second a request was scheduled.</p>
 <table class="grid"><tr><th></th>{{range .Runs}}<th>{{.Variant}} / {{.Level}} — <span class="{{.Status}}">{{.Status}}</span>{{if .Broken}}<br>broken: {{range .Broken}}{{.}} {{end}}{{end}}</th>{{end}}</tr>
 {{range .Rows}}<tr><th class="row">{{.Name}}</th>{{range .Charts}}<td>{{.SVG}}</td>{{end}}</tr>
 {{end}}</table>
