@@ -8,8 +8,8 @@ SCENARIO ?=
 ARGS ?=
 # Debian packages of the real servers the stack runs (never mocks).
 DEB_PKGS := postgresql-15 postgresql-client-15 patroni python3-psycopg2 python3-etcd etcd-server etcd-client haproxy pgbouncer redis-server
-# and the browser make test opens a report in (report-check)
-TOOL_PKGS := chromium fonts-dejavu-core
+# and, for make test only, the browser it opens a report in (report-check)
+TEST_PKGS := chromium fonts-dejavu-core
 # Every registered experiment, quick (docs/scenarios.md has their figures).
 # make test plays three of the four runs: the cascade at peak, the
 # protection at both loads. Every unprotected check judged at normal load
@@ -31,13 +31,15 @@ GO_IMAGES := api broker toxiproxy
 # `make test` adds the compose experiments only where a Docker engine answers.
 DOCKER_OK := $(shell docker info >/dev/null 2>&1 && echo yes)
 
-.PHONY: all deps build test unit integration experiments-quick report-check experiment ablate bench list clean fmt vet images experiments-compose experiments-unprivileged fuzz-short fuzz
+.PHONY: all deps test-deps build test unit integration experiments-quick report-check experiment ablate bench list clean fmt vet images experiments-compose experiments-unprivileged fuzz-short fuzz
 
 all: build
 
+# PKGS: what to install; make test adds TEST_PKGS, an experiment needs only DEB_PKGS
+PKGS ?= $(DEB_PKGS)
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go >= 1.26 (https://go.dev/dl) and put it on PATH"; exit 1; }
-	@missing=$$(for p in $(DEB_PKGS) $(TOOL_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages:" $$missing; \
@@ -116,7 +118,10 @@ else
 	@echo "experiments-compose: SKIP - no Docker engine answers (docker info failed); the compose stack needs one"
 endif
 
-test: deps fmt vet unit fuzz-short integration experiments-quick report-check experiments-unprivileged experiments-compose
+test-deps:
+	@$(MAKE) --no-print-directory deps PKGS="$(DEB_PKGS) $(TEST_PKGS)"
+
+test: test-deps fmt vet unit fuzz-short integration experiments-quick report-check experiments-unprivileged experiments-compose
 
 # The report of a run experiments-quick just played, opened in headless
 # Chromium: every chart built, the page not blank, no load attempted
