@@ -163,6 +163,11 @@ func patroniConfig(a Addressing, node string) string {
 				// every autovacuum in the log: one landing mid-fault is a
 				// latency spike an experiment must be able to explain
 				"log_autovacuum_min_duration": 0,
+				// Dynamic shared memory in files under the data dir, not
+				// /dev/shm/PostgreSQL.*: a SIGKILLed postmaster (db-failover)
+				// left its segments behind there, ~1 MB each, for good; the
+				// data dir is on tmpfs already and goes with the stack.
+				"dynamic_shared_memory_type": "mmap",
 			},
 		},
 		// No kernel watchdog here. Patroni still checks its timing on every
