@@ -134,6 +134,14 @@ func spawnTree(t *testing.T) (*exec.Cmd, []int) {
 		}
 		return nil
 	})
+	// the sleeps outlive a killed sh (the setsid'd one even its group)
+	t.Cleanup(func() {
+		for _, pid := range pids {
+			if pid != cmd.Process.Pid {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
 	return cmd, pids
 }
 
