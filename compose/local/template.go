@@ -80,8 +80,8 @@ func (s *Stack) startTemplate() (func(context.Context) error, error) {
 		lock.Close()
 		return nil, err
 	}
+	removeHalfMadeTemplates(cache)
 	tmp := fmt.Sprintf("%s.tmp-%d", cache, os.Getpid())
-	_ = os.RemoveAll(tmp) // a leftover of a crashed runner with this pid
 	if err := mkServiceDir(tmp, s.pg); err != nil {
 		lock.Close()
 		return nil, err
@@ -119,4 +119,14 @@ func (s *Stack) startTemplate() (func(context.Context) error, error) {
 			return ctx.Err()
 		}
 	}, nil
+}
+
+// removeHalfMadeTemplates runs under the template lock, when no one else
+// builds: any cache.tmp-<pid> is a leftover of a runner that died
+// mid-initdb.
+func removeHalfMadeTemplates(cache string) {
+	stale, _ := filepath.Glob(cache + ".tmp-*")
+	for _, d := range stale {
+		_ = os.RemoveAll(d)
+	}
 }
