@@ -121,7 +121,14 @@ endif
 test-deps:
 	@$(MAKE) --no-print-directory deps PKGS="$(DEB_PKGS) $(TEST_PKGS)"
 
-test: test-deps fmt vet unit fuzz-short integration experiments-quick report-check experiments-unprivileged experiments-compose
+# make test runs its steps in this order and ends with the seconds each took.
+TEST_STEPS := test-deps fmt vet unit fuzz-short integration experiments-quick report-check experiments-unprivileged experiments-compose
+test:
+	@set -e; times=""; t0=$$(date +%s); \
+	for step in $(TEST_STEPS); do \
+	  s=$$(date +%s); $(MAKE) --no-print-directory $$step; times="$$times$$(printf '  %-26s %5d' $$step $$(( $$(date +%s) - s )))\n"; \
+	done; \
+	printf "\nmake test passed in %d s; seconds per step:\n$$times" $$(( $$(date +%s) - t0 ))
 
 # The report of a run experiments-quick just played, opened in headless
 # Chromium: every chart built, the page not blank, no load attempted
