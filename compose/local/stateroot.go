@@ -18,9 +18,9 @@ const (
 	StateRootEnv = "WHATIF_STATE_ROOT"
 	ramRoot      = "/dev/shm"
 	// ramNeeded is room for two stacks: one holds ~1.1 GB after the
-	// seeded fill (two Postgres data dirs, etcd, logs) and up to 1 GB of
+	// seeded fill (two Postgres data dirs, etcd, logs) and up to 2 GB of
 	// WAL the primary keeps for its replica (wal_keep_size).
-	ramNeeded  = 6 << 30
+	ramNeeded  = 8 << 30
 	tmpfsMagic = 0x01021994
 )
 
