@@ -102,12 +102,12 @@ func patroniConfig(a Addressing, node string) string {
 					"wal_level":     "replica",
 					"wal_log_hints": "on",
 					"hot_standby":   "on",
-					// slow-query's fill writes ~0.5 GB of WAL in seconds; with no
+					// slow-query's fill writes ~1 GB of WAL in seconds; with no
 					// slot (below) a replica that fell further behind than this
 					// found its next segment removed and never caught up (seen
 					// at full scale under background load: "requested WAL
 					// segment ... has already been removed").
-					"wal_keep_size":   "1GB",
+					"wal_keep_size":   "2GB",
 					"max_wal_senders": 10,
 					"max_connections": PGMaxConnections,
 					// A standby whose WAL source failed retries after 5 s by
