@@ -181,14 +181,20 @@ experiments-unprivileged: build
 	  $(BIN)/whatif run redis-crash --quick --runs $(CI_RUNS) --results $(UNPRIV_RESULTS); \
 	fi
 
-# Fuzz targets: every func FuzzXxx of every *_test.go, FUZZTIME each (go
-# test -fuzz takes one target per run). A failing input is saved under the
-# package's testdata/fuzz/FuzzXxx/; add it to the target's seeds (f.Add).
+# Fuzz targets: every func FuzzXxx of every *_test.go, FUZZTIME each (a
+# fuzzing test binary takes one target per run, so each package's is built
+# once and run per target, from the package's directory so that it reads
+# testdata/fuzz/FuzzXxx; the generated corpus goes where go test keeps it).
+# A failing input is saved under testdata/fuzz/FuzzXxx/; add it to the
+# target's seeds (f.Add).
 FUZZTIME ?= 1s
 fuzz-short:
-	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; cache=$$($(GO) env GOCACHE)/fuzz; \
+	for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  pkg=$$($(GO) list $$dir); bin=$$tmp/$$(echo $$pkg | tr / _).test; \
+	  $(GO) test -c -fuzz=. -o $$bin $$dir; \
 	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -c6-); do \
-	    echo "=== $$dir $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$dir; \
+	    echo "=== $$dir $$t"; (cd $$dir && $$bin -test.run='^$$' -test.fuzz="^$$t\$$" -test.fuzztime=$(FUZZTIME) -test.fuzzcachedir=$$cache/$$pkg); \
 	  done; \
 	done
 
