@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/whatif-lab/whatif/services/api/knob"
 	"github.com/whatif-lab/whatif/services/internal/db"
 	"github.com/whatif-lab/whatif/services/internal/httpx"
 )
@@ -30,7 +31,7 @@ func (a *app) putSettings(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusBadRequest, err.Error()+`; want {"name":"duration",...}`)
 		return
 	}
-	kv, err := parseSettings(update)
+	kv, err := knob.Parse(update)
 	if err != nil {
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
@@ -56,6 +57,10 @@ func (a *app) reset(w http.ResponseWriter, r *http.Request) {
 		if p != nil {
 			p.Reset()
 		}
+	}
+	// each run learns the database's speed afresh, as a new process would
+	for _, p := range a.pools() {
+		p.ForgetServiceTime()
 	}
 	httpx.JSON(w, http.StatusOK, map[string]any{"reset": true, "breaker": a.breaker.State().String()})
 }

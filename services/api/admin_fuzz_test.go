@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/whatif-lab/whatif/services/api/knob"
 )
 
 // adminReq is a request from loopback, which the admin guard lets through.
@@ -61,8 +63,8 @@ func FuzzAdminSettings(f *testing.F) {
 		code, msg := serve(h, adminReq(http.MethodPut, "/admin/settings", body))
 		switch {
 		case code == http.StatusOK:
-			for _, k := range knobs {
-				if err := k.check(k.name, a.settings.get(k.name)); err != nil {
+			for _, k := range knob.All {
+				if err := k.Check(k.Name, a.settings.get(k.Name)); err != nil {
 					t.Fatalf("%q was applied: %v", body, err)
 				}
 			}
@@ -116,8 +118,8 @@ func FuzzStateFile(f *testing.F) {
 		if err := a.loadState(path); err != nil {
 			return
 		}
-		for _, k := range knobs {
-			if err := k.check(k.name, a.settings.get(k.name)); err != nil {
+		for _, k := range knob.All {
+			if err := k.Check(k.Name, a.settings.get(k.Name)); err != nil {
 				t.Fatalf("state file %q was loaded: %v", data, err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/whatif-lab/whatif/services/api/knob"
 	"github.com/whatif-lab/whatif/services/internal/admin"
 	"github.com/whatif-lab/whatif/services/internal/breaker"
 	"github.com/whatif-lab/whatif/services/internal/cache"
@@ -57,29 +58,17 @@ type app struct {
 	reg           *prometheus.Registry
 }
 
-// Derived DB limits when db_timeouts is on (Q = query_cost):
-//   - acquire timeout max(2Q, 10ms): a request waits for about two query
-//     times, i.e. a queue of ~2 x pool size, then fails fast instead of
-//     piling up (the seed's "threads blocked waiting on DB connections");
-//   - statement_timeout max(10Q, 100ms): ten times the designed cost;
-//   - connect timeout 1s.
-//
-// The breaker counts a call slower than max(5Q, 25ms) as failed.
-const (
-	acquireFloor   = 10 * time.Millisecond
-	statementFloor = 100 * time.Millisecond
-	slowCallFloor  = 25 * time.Millisecond
-	connectTimeout = time.Second
-)
+// connectTimeout bounds opening a DB connection when db_timeouts is on.
+const connectTimeout = time.Second
 
-func slowCall(q time.Duration) time.Duration { return max(5*q, slowCallFloor) }
-
+// limits are the DB bounds of one request: with db_timeouts on, the
+// configured acquire and statement timeouts (the API's SLO for a DB call,
+// knobs db_acquire_timeout and db_statement_timeout).
 func (a *app) limits() db.Limits {
 	if !a.prot.On(protDBTimeouts) {
 		return db.Limits{}
 	}
-	q := a.settings.get(knobQueryCost)
-	return db.Limits{Acquire: max(2*q, acquireFloor), Statement: max(10*q, statementFloor)}
+	return db.Limits{Acquire: a.settings.get(knob.AcquireTimeout), Statement: a.settings.get(knob.StmtTimeout)}
 }
 
 // dbConnectTimeout is read by the pools before each new connection; 0
@@ -121,24 +110,24 @@ func (a *app) pools() []*db.Pool {
 
 // applySettings stores validated knob values and pushes them into the
 // components that keep their own copy.
-func (a *app) applySettings(kv knobValues) {
+func (a *app) applySettings(kv knob.Values) {
 	a.settings.mu.Lock()
 	defer a.settings.mu.Unlock()
 	if a.settings.v == nil {
-		a.settings.v = knobValues{}
+		a.settings.v = knob.Values{}
 	}
 	for n, d := range kv {
 		a.settings.v[n] = d
 		switch n {
-		case knobBreakerCooldown:
+		case knob.BreakerCooldown:
 			a.breaker.SetCooldown(d)
 			a.reportBreaker.SetCooldown(d)
-		case knobQueryCost:
-			a.breaker.SetSlowCall(slowCall(d))
-			a.reportBreaker.SetSlowCall(slowCall(d))
-		case knobL1TTL:
+		case knob.BreakerSlowCall:
+			a.breaker.SetSlowCall(d)
+			a.reportBreaker.SetSlowCall(d)
+		case knob.L1TTL:
 			_ = a.l1.SetTTL(d) // validated by the knob's range
-		case knobHotL1TTL:
+		case knob.HotL1TTL:
 			if a.products != nil {
 				_ = a.products.l1.SetTTL(d)
 			}

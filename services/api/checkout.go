@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/whatif-lab/whatif/services/api/knob"
 	"github.com/whatif-lab/whatif/services/internal/db"
 	"github.com/whatif-lab/whatif/services/internal/httpx"
 )
@@ -115,7 +116,7 @@ func (a *app) checkout(w http.ResponseWriter, r *http.Request) {
 		defer a.checkoutGate.release()
 	}
 	pool := a.checkoutPool()
-	hold := a.settings.get(knobCheckoutHold)
+	hold := a.settings.get(knob.CheckoutHold)
 	err = pool.Do(r.Context(), db.Limits{}, func(ctx context.Context, c *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, checkoutQuery, in.item); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/whatif-lab/whatif/internal/clock"
+	"github.com/whatif-lab/whatif/services/api/knob"
 	"github.com/whatif-lab/whatif/services/internal/db"
 	"github.com/whatif-lab/whatif/services/internal/httpx"
 )
@@ -174,7 +175,7 @@ func (a *app) applyQueued(ctx context.Context, value []byte) error {
 	if a.bouncer != nil {
 		pool = a.bouncer
 	}
-	hold := a.settings.get(knobCheckoutHold)
+	hold := a.settings.get(knob.CheckoutHold)
 	applied := false
 	err := pool.Do(ctx, db.Limits{}, func(ctx context.Context, c *pgx.Conn) error {
 		tag, err := c.Exec(ctx, applyQueuedQuery, q.Key, q.ItemID, q.Priority, hold.Seconds())

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/whatif-lab/whatif/services/api/knob"
 )
 
 // exportApp is an app with only what GET /exports uses.
@@ -126,7 +128,7 @@ func TestStateFileRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
 	a := exportApp(t, "all", 1<<20)
 	a.stateFile = path
-	a.settings.v = knobValues{}
+	a.settings.v = knob.Values{}
 	if err := a.loadState(path); err != nil {
 		t.Fatalf("a missing state file is a first start, got %v", err)
 	}
@@ -137,7 +139,7 @@ func TestStateFileRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := exportApp(t, "all", 1<<20)
-	b.settings.v = knobValues{}
+	b.settings.v = knob.Values{}
 	if err := b.loadState(path); err != nil {
 		t.Fatal(err)
 	}

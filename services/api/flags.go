@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/whatif-lab/whatif/services/api/knob"
 	"github.com/whatif-lab/whatif/services/internal/config"
 )
 
@@ -43,7 +44,7 @@ type flags struct {
 	exportCap      int64
 	exportCache    int64
 	checkoutWork   int
-	knobs          knobValues // runtime-adjustable durations, see settings.go
+	knobs          knob.Values // runtime-adjustable durations, see settings.go
 }
 
 func parseFlags(args []string, out io.Writer) (flags, error) {
@@ -79,13 +80,13 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.Int64Var(&f.exportCache, "export-cache", 32<<20, "cache_bound: most bytes the export cache holds")
 	fs.DurationVar(&f.startupTimeout, "startup-timeout", 30*time.Second, "keep retrying Postgres and Redis at startup this long")
 	knobFlags := map[string]*time.Duration{}
-	for _, k := range knobs {
-		knobFlags[k.name] = fs.Duration(k.flag, k.def, k.help)
+	for _, k := range knob.All {
+		knobFlags[k.Name] = fs.Duration(k.Flag, k.Def, k.Help)
 	}
 	if err := fs.Parse(args); err != nil {
 		return f, err // flag has printed the problem and the usage
 	}
-	f.knobs = knobValues{}
+	f.knobs = knob.Values{}
 	for n, d := range knobFlags {
 		f.knobs[n] = *d
 	}
@@ -164,8 +165,8 @@ func (f flags) validate() error {
 		add(fmt.Errorf("--export-cache %d: want bytes in [1 MiB, 1 TiB]", f.exportCache))
 	}
 	add(config.DurationRange("--startup-timeout", f.startupTimeout, 100*time.Millisecond, time.Hour))
-	for _, k := range knobs {
-		add(k.check("--"+k.flag, f.knobs[k.name]))
+	for _, k := range knob.All {
+		add(k.Check("--"+k.Flag, f.knobs[k.Name]))
 	}
 	if _, err := newProtections(f.protections); err != nil {
 		add(fmt.Errorf("--protections: %w", err))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/whatif-lab/whatif/services/api/knob"
 	"github.com/whatif-lab/whatif/services/internal/breaker"
 	"github.com/whatif-lab/whatif/services/internal/cache"
 	"github.com/whatif-lab/whatif/services/internal/ratelimit"
@@ -41,9 +42,9 @@ func fuzzApp(t testing.TB, protections string) *app {
 	newBreaker := func() *breaker.Breaker { return breaker.New(breaker.Config{Window: time.Second}, nil) }
 	a := &app{prot: prot, exports: ex, exportCap: 1 << 20, l1: l1, limiter: lim, checkoutGate: newPriorityGate(6),
 		breaker: newBreaker(), reportBreaker: newBreaker(), reg: prometheus.NewRegistry(), boot: time.Now()}
-	defaults := knobValues{}
-	for _, k := range knobs {
-		defaults[k.name] = k.def
+	defaults := knob.Values{}
+	for _, k := range knob.All {
+		defaults[k.Name] = k.Def
 	}
 	a.applySettings(defaults)
 	return a

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/whatif-lab/whatif/services/api/knob"
 	"github.com/whatif-lab/whatif/services/internal/cache"
 	"github.com/whatif-lab/whatif/services/internal/db"
 	"github.com/whatif-lab/whatif/services/internal/httpx"
@@ -153,11 +154,12 @@ func (a *app) refreshHomeEarly() {
 	_, _ = a.rebuildHome(ctx)
 }
 
-// rebuildLimits are the item limits with room for the rebuild's own cost.
+// rebuildLimits are the request limits with the rebuild's own statement
+// timeout (a configured one: the rebuild is a heavier query class).
 func (a *app) rebuildLimits() db.Limits {
 	lim := a.limits()
 	if lim.Statement > 0 {
-		lim.Statement = max(lim.Statement, 3*a.settings.get(knobRebuildCost))
+		lim.Statement = a.settings.get(knob.HomeStmtTimeout)
 	}
 	return lim
 }
@@ -166,7 +168,7 @@ func (a *app) rebuildLimits() db.Limits {
 // rebuild time; failures are counted by the pool and returned.
 func (a *app) rebuildHome(ctx context.Context) (string, error) {
 	a.count.homeRebuilds.Add(1)
-	cost := a.settings.get(knobRebuildCost)
+	cost := a.settings.get(knob.RebuildCost)
 	start := time.Now()
 	var n, size int64
 	err := a.readPool().Do(ctx, a.rebuildLimits(), func(ctx context.Context, c *pgx.Conn) error {
@@ -176,9 +178,9 @@ func (a *app) rebuildHome(ctx context.Context) (string, error) {
 		return "", err
 	}
 	e := homeEntry{delta: time.Since(start), payload: fmt.Sprintf("%d items, %d bytes", n, size)}
-	ttl := a.settings.get(knobHomeTTL)
+	ttl := a.settings.get(knob.HomeTTL)
 	if a.prot.On(protTTLJitter) {
-		ttl = cache.TTL(ttl, a.settings.get(knobTTLJitter))
+		ttl = cache.TTL(ttl, a.settings.get(knob.TTLJitter))
 	}
 	if err := a.rdb.Set(ctx, homeKey, e.encode(), ttl).Err(); err != nil {
 		a.count.redisSetErrors.Add(1)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/whatif-lab/whatif/services/api/knob"
 	"github.com/whatif-lab/whatif/services/internal/breaker"
 	"github.com/whatif-lab/whatif/services/internal/cache"
 	"github.com/whatif-lab/whatif/services/internal/db"
@@ -138,7 +139,7 @@ func (a *app) readItem(ctx context.Context, id int64) (payload string, found boo
 
 // queryItem runs the item query, which costs query_cost, on pool.
 func (a *app) queryItem(ctx context.Context, pool *db.Pool, lim db.Limits, id int64) (payload string, found bool, err error) {
-	cost := a.settings.get(knobQueryCost)
+	cost := a.settings.get(knob.QueryCost)
 	err = pool.Do(ctx, lim, func(ctx context.Context, c *pgx.Conn) error {
 		var gotID *int64
 		var p *string
@@ -178,9 +179,9 @@ func (a *app) fill(ctx context.Context, id int64, payload string, l1On bool) {
 
 // redisTTL is the TTL for a Redis write: base, plus jitter when ttl_jitter is on.
 func (a *app) redisTTL() time.Duration {
-	base := a.settings.get(knobRedisTTL)
+	base := a.settings.get(knob.RedisTTL)
 	if !a.prot.On(protTTLJitter) {
 		return base
 	}
-	return cache.TTL(base, a.settings.get(knobTTLJitter))
+	return cache.TTL(base, a.settings.get(knob.TTLJitter))
 }

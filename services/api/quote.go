@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/whatif-lab/whatif/services/api/knob"
 	"github.com/whatif-lab/whatif/services/internal/db"
 	"github.com/whatif-lab/whatif/services/internal/httpx"
 )
@@ -33,12 +34,11 @@ func (a *app) getQuote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.count.quoteRequests.Add(1)
-	wait := a.settings.get(knobShedWaitLate)
+	wait := a.settings.get(knob.ShedWaitLate)
 	if a.prot.On(protShedEarly) {
-		wait = a.settings.get(knobShedWait)
+		wait = a.settings.get(knob.ShedWait)
 	}
-	cost := a.settings.get(knobQueryCost)
-	if !a.shed.admit(shedLimit(a.primary.Max(), wait.Seconds(), cost.Seconds())) {
+	if !a.shed.admit(shedLimit(a.primary.Max(), wait, a.primary.ServiceTime())) {
 		a.count.quoteShed.Add(1)
 		a.unavailable(w, "overloaded: request shed")
 		return
@@ -64,7 +64,7 @@ func (a *app) getQuote(w http.ResponseWriter, r *http.Request) {
 // unavailable answers 503, with Retry-After when retry_after is on.
 func (a *app) unavailable(w http.ResponseWriter, msg string) {
 	if a.prot.On(protRetryAfter) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(a.settings.get(knobRetryAfter)/time.Second)))
+		w.Header().Set("Retry-After", strconv.Itoa(int(a.settings.get(knob.RetryAfter)/time.Second)))
 	}
 	httpx.Error(w, http.StatusServiceUnavailable, msg)
 }

@@ -9,20 +9,22 @@ import (
 )
 
 func TestShedLimit(t *testing.T) {
+	ms := time.Millisecond
 	tests := []struct {
-		name       string
-		pool       int
-		wait, cost float64
-		want       int64
+		name          string
+		pool          int
+		wait, service time.Duration
+		want          int64
 	}{
-		{"no queue", 4, 0, 0.02, 4},
-		{"250ms at 200/s", 4, 0.25, 0.02, 54},
-		{"2s at 200/s", 4, 2, 0.02, 404},
-		{"free work never sheds", 4, 1, 0, 1 << 40},
+		{"no queue", 4, 0, 20 * ms, 4},
+		{"250ms at 200/s", 4, 250 * ms, 20 * ms, 54},
+		{"2s at 200/s", 4, 2 * time.Second, 20 * ms, 404},
+		{"a slower database admits less", 4, 250 * ms, 40 * ms, 29},
+		{"nothing learned yet sheds nothing", 4, time.Second, 0, 1 << 40},
 	}
 	for _, tc := range tests {
-		if got := shedLimit(tc.pool, tc.wait, tc.cost); got != tc.want {
-			t.Errorf("%s: shedLimit(%d, %v, %v) = %d, want %d", tc.name, tc.pool, tc.wait, tc.cost, got, tc.want)
+		if got := shedLimit(tc.pool, tc.wait, tc.service); got != tc.want {
+			t.Errorf("%s: shedLimit(%d, %v, %v) = %d, want %d", tc.name, tc.pool, tc.wait, tc.service, got, tc.want)
 		}
 	}
 }

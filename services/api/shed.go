@@ -1,6 +1,9 @@
 package main
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // shedder is the admission control in front of DB-bound work: a request is
 // admitted while the work already admitted would drain within the allowed
@@ -25,10 +28,13 @@ func (s *shedder) release() { s.inFlight.Add(-1) }
 
 // shedLimit is how many quote requests may be admitted: the pool's
 // connections plus the queue that drains within the allowed wait at the
-// DB's capacity (pool / query cost).
-func shedLimit(pool int, wait, cost float64) int64 {
-	if cost <= 0 {
-		return 1 << 40 // zero-cost work never queues
+// rate the pool serves calls (Little's law: pool / service time). The
+// service time is the pool's learned one (db.Pool.ServiceTime), never the
+// configured cost of the work; before a first call it is unknown and
+// nothing is shed.
+func shedLimit(pool int, wait, service time.Duration) int64 {
+	if service <= 0 {
+		return 1 << 40
 	}
-	return int64(pool) + int64(float64(pool)*wait/cost)
+	return int64(pool) + int64(float64(pool)*wait.Seconds()/service.Seconds())
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/whatif-lab/whatif/services/api/knob"
 	"github.com/whatif-lab/whatif/services/internal/breaker"
 	"github.com/whatif-lab/whatif/services/internal/cache"
 	"github.com/whatif-lab/whatif/services/internal/db"
@@ -24,14 +25,14 @@ func newApp(f flags) (*app, error) {
 	if a.exports, err = newExportCache(f.exportCache); err != nil {
 		return nil, err
 	}
-	a.l1, err = cache.NewL1[int64, string](f.l1Size, f.knobs[knobL1TTL], nil)
+	a.l1, err = cache.NewL1[int64, string](f.l1Size, f.knobs[knob.L1TTL], nil)
 	if err != nil {
 		return nil, err
 	}
 	newBreaker := func() *breaker.Breaker {
 		return breaker.New(breaker.Config{
 			Window: time.Second, MinCalls: 10, FailureRatio: 0.5,
-			SlowCall: slowCall(f.knobs[knobQueryCost]), Cooldown: f.knobs[knobBreakerCooldown],
+			SlowCall: f.knobs[knob.BreakerSlowCall], Cooldown: f.knobs[knob.BreakerCooldown],
 		}, nil)
 	}
 	a.breaker, a.reportBreaker = newBreaker(), newBreaker()
@@ -40,7 +41,7 @@ func newApp(f flags) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		l1, err := cache.NewL1[int64, string](1000, f.knobs[knobHotL1TTL], nil)
+		l1, err := cache.NewL1[int64, string](1000, f.knobs[knob.HotL1TTL], nil)
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+
+	"github.com/whatif-lab/whatif/services/api/knob"
 )
 
 // With --state-file the API keeps its runtime switches (protections and
@@ -38,7 +40,7 @@ func (a *app) loadState(path string) error {
 		return fmt.Errorf("state file %s: %w", path, err)
 	}
 	if len(st.Settings) > 0 {
-		kv, err := parseSettings(st.Settings)
+		kv, err := knob.Parse(st.Settings)
 		if err != nil {
 			return fmt.Errorf("state file %s: %w", path, err)
 		}

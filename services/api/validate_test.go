@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/whatif-lab/whatif/services/api/knob"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -87,43 +89,9 @@ func TestParseRecentN(t *testing.T) {
 	}
 }
 
-func TestParseSettings(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		in      map[string]string
-		want    knobValues
-		wantErr string
-	}{
-		{name: "two knobs", in: map[string]string{"breaker_cooldown": "3s", "query_cost": "20ms"},
-			want: knobValues{"breaker_cooldown": 3 * time.Second, "query_cost": 20 * time.Millisecond}},
-		{name: "zero cost allowed", in: map[string]string{"query_cost": "0s"}, want: knobValues{"query_cost": 0}},
-		{name: "empty", in: map[string]string{}, wantErr: "no settings given; valid names: breaker_cooldown, checkout_hold, home_ttl"},
-		{name: "unknown", in: map[string]string{"cooldown": "3s"}, wantErr: `unknown setting "cooldown"; valid names:`},
-		{name: "not a duration", in: map[string]string{"query_cost": "fast"}, wantErr: `query_cost "fast": want a duration`},
-		{name: "out of range", in: map[string]string{"breaker_cooldown": "0s"}, wantErr: "breaker_cooldown 0s: must be in 1ms..1h0m0s"},
-		{name: "retry_after whole", in: map[string]string{"retry_after": "2500ms"}, wantErr: "retry_after 2.5s: must be a whole number"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseSettings(tc.in)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error %v, want containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || len(got) != len(tc.want) {
-				t.Fatalf("parseSettings = %v, %v; want %v", got, err, tc.want)
-			}
-			for k, v := range tc.want {
-				if got[k] != v {
-					t.Fatalf("%s = %v, want %v", k, got[k], v)
-				}
-			}
-		})
-	}
-}
-
-func TestLimitsFollowSwitchAndCost(t *testing.T) {
+// The DB limits are the configured SLO knobs and follow db_timeouts; the
+// query cost (the work's own price) moves none of them.
+func TestLimitsAreConfiguredNotDerivedFromCost(t *testing.T) {
 	f, err := parseFlags([]string{"--listen", "127.0.0.1:1", "--redis", "127.0.0.1:2",
 		"--pg-primary", "postgres://postgres@127.0.0.1:3/postgres", "--protections", "none"}, nil)
 	if err != nil {
@@ -134,31 +102,29 @@ func TestLimitsFollowSwitchAndCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.close()
+	ms := time.Millisecond
 	for _, tc := range []struct {
-		timeouts          bool
-		cost              string
-		acquire, stmt     time.Duration
-		connect, slowCall time.Duration
+		timeouts      bool
+		set           map[string]string
+		acquire, stmt time.Duration
+		home, connect time.Duration
 	}{
-		{false, "20ms", 0, 0, 0, 100 * time.Millisecond},
-		{true, "20ms", 40 * time.Millisecond, 200 * time.Millisecond, time.Second, 100 * time.Millisecond},
-		{true, "1ms", 10 * time.Millisecond, 100 * time.Millisecond, time.Second, 25 * time.Millisecond},
-		{true, "0s", 10 * time.Millisecond, 100 * time.Millisecond, time.Second, 25 * time.Millisecond},
+		{false, map[string]string{"query_cost": "20ms"}, 0, 0, 0, 0},
+		{true, map[string]string{"query_cost": "20ms"}, 40 * ms, 200 * ms, 300 * ms, time.Second},
+		{true, map[string]string{"query_cost": "1s", "rebuild_cost": "2s"}, 40 * ms, 200 * ms, 300 * ms, time.Second},
+		{true, map[string]string{"db_acquire_timeout": "5ms", "db_statement_timeout": "2s", "home_statement_timeout": "3s"}, 5 * ms, 2 * time.Second, 3 * time.Second, time.Second},
 	} {
 		if err := a.prot.Apply(map[string]bool{protDBTimeouts: tc.timeouts}); err != nil {
 			t.Fatal(err)
 		}
-		kv, err := parseSettings(map[string]string{"query_cost": tc.cost})
+		kv, err := knob.Parse(tc.set)
 		if err != nil {
 			t.Fatal(err)
 		}
 		a.applySettings(kv)
-		lim := a.limits()
-		if lim.Acquire != tc.acquire || lim.Statement != tc.stmt || a.dbConnectTimeout() != tc.connect {
-			t.Fatalf("timeouts=%v cost=%s: limits %+v connect %v", tc.timeouts, tc.cost, lim, a.dbConnectTimeout())
-		}
-		if got := slowCall(a.settings.get("query_cost")); got != tc.slowCall {
-			t.Fatalf("slow call %v, want %v", got, tc.slowCall)
+		lim, home := a.limits(), a.rebuildLimits()
+		if lim.Acquire != tc.acquire || lim.Statement != tc.stmt || home.Statement != tc.home || a.dbConnectTimeout() != tc.connect {
+			t.Fatalf("timeouts=%v %v: limits %+v, rebuild %+v, connect %v", tc.timeouts, tc.set, lim, home, a.dbConnectTimeout())
 		}
 	}
 }

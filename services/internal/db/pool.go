@@ -48,6 +48,7 @@ type Pool struct {
 	requests        atomic.Int64 // calls that wanted a connection: the demand on the DB
 	errors          atomic.Int64
 	notReplicated   atomic.Int64
+	held            serviceTime
 }
 
 // Open parses dsn and creates a pool of at most maxConns connections. It
@@ -114,6 +115,14 @@ func (p *Pool) Name() string { return p.name }
 // Max is the most connections the pool holds.
 func (p *Pool) Max() int { return int(p.p.Config().MaxConns) }
 
+// ServiceTime is the learned time a call holds a connection (see
+// serviceTime); 0 until a call has run.
+func (p *Pool) ServiceTime() time.Duration { return p.held.get() }
+
+// ForgetServiceTime drops what the pool learned, for a run that starts
+// afresh (POST /admin/reset).
+func (p *Pool) ForgetServiceTime() { p.held.reset() }
+
 // Ping checks that a connection can be made and used.
 func (p *Pool) Ping(ctx context.Context) error { return p.p.Ping(ctx) }
 
@@ -140,7 +149,11 @@ func (p *Pool) do(ctx context.Context, lim Limits, fn func(ctx context.Context, 
 	if err != nil {
 		return err
 	}
-	defer conn.Release()
+	held := time.Now()
+	defer func() {
+		p.held.observe(time.Since(held))
+		conn.Release()
+	}()
 	qctx := ctx
 	if lim.Statement > 0 {
 		var cancel context.CancelFunc
@@ -216,7 +229,8 @@ type Stats struct {
 	AcquireWaits       int64   `json:"acquire_waits"`
 	AcquireWaitSeconds float64 `json:"acquire_wait_seconds"`
 	AcquireTimeouts    int64   `json:"acquire_timeouts"`
-	NotReplicated      int64   `json:"not_replicated"` // commits the standby did not confirm (ErrNotReplicated)
+	NotReplicated      int64   `json:"not_replicated"`  // commits the standby did not confirm (ErrNotReplicated)
+	ServiceSeconds     float64 `json:"service_seconds"` // learned connection hold time per call
 	Queries            int64   `json:"-"`
 	Requests           int64   `json:"-"`
 	Errors             int64   `json:"-"`
@@ -236,6 +250,7 @@ func (p *Pool) Stats() Stats {
 		AcquireWaitSeconds: time.Duration(p.acquireNanos.Load()).Seconds(),
 		AcquireTimeouts:    p.acquireTimeouts.Load(),
 		NotReplicated:      p.notReplicated.Load(),
+		ServiceSeconds:     p.held.get().Seconds(),
 		Queries:            p.queries.Load(),
 		Requests:           p.requests.Load(),
 		Errors:             p.errors.Load(),
