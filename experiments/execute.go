@@ -20,11 +20,15 @@ import (
 
 // Options control one invocation of an experiment.
 type Options struct {
-	Scale   float64   // time scale; 1 = full, QuickScale for --quick
-	Runs    []Cell    // the cells to play, in this order; default the whole Matrix
-	Break   []string  // protections forced off in protected runs (proves checks can fail)
-	Console io.Writer // live per-second lines; nil = silent
-	Seed    int64
+	Scale float64  // time scale; 1 = full, QuickScale for --quick
+	Runs  []Cell   // the cells to play, in this order; default the whole Matrix
+	Break []string // protections forced off in protected runs (proves checks can fail)
+	// Settings override API knobs over the experiment's own (--set), at
+	// full scale: a scaled knob shrinks with the phases as the
+	// experiment's own value would.
+	Settings map[string]string
+	Console  io.Writer // live per-second lines; nil = silent
+	Seed     int64
 }
 
 // QuickScale shrinks every phase and seed timer for CI and workshops.
@@ -40,9 +44,10 @@ type Report struct {
 	Wall       float64   `json:"wall_seconds"`
 	Verdict    Status    `json:"verdict"`
 	Runs       []*Run    `json:"runs"`
-	Replays    int       `json:"replays"` // runs played twice because the first baseline was weak
-	Watch      []string  `json:"watch"`   // the API counters the experiment watches (charted as rates)
-	Gauges     []string  `json:"gauges"`  // and its gauges
+	Replays    int       `json:"replays"`       // runs played twice because the first baseline was weak
+	Watch      []string  `json:"watch"`         // the API counters the experiment watches (charted as rates)
+	Gauges     []string  `json:"gauges"`        // and its gauges
+	Set        []string  `json:"set,omitempty"` // knobs the operator overrode (--set), name=value
 }
 
 // Execute plays the experiment's matrix against a running stack.
@@ -77,6 +82,9 @@ func newMatrix(ctx context.Context, x Experiment, st Stack, o Options) (*matrix,
 	if len(o.Runs) == 0 {
 		o.Runs = Matrix(nil, nil)
 	}
+	if _, err := runSettings(x, o.Settings, o.Scale); err != nil {
+		return nil, err
+	}
 	if err := st.Capabilities().Check(x.Requires); err != nil {
 		return nil, fmt.Errorf("%s: %w", x.Name, err)
 	}
@@ -106,7 +114,7 @@ func newMatrix(ctx context.Context, x Experiment, st Stack, o Options) (*matrix,
 
 func (m *matrix) report() *Report {
 	return &Report{Experiment: m.x.Name, Title: m.x.Title, Scenario: m.x.Scenario, Scale: m.o.Scale, Started: time.Now(),
-		Watch: m.x.Watch, Gauges: m.x.Gauges}
+		Watch: m.x.Watch, Gauges: m.x.Gauges, Set: overridden(m.o.Settings)}
 }
 
 // done stamps the wall time and folds the runs into the verdict.
@@ -241,16 +249,9 @@ func (m *matrix) prepare(ctx context.Context, env *Env) error {
 			return err
 		}
 	}
-	set := map[string]string{}
-	for k, val := range x.Settings {
-		set[k] = val
-	}
-	for _, k := range x.ScaledSettings {
-		d, err := time.ParseDuration(set[k])
-		if err != nil {
-			return fmt.Errorf("setting %s: %w", k, err)
-		}
-		set[k] = scaleDur(d, scale).String()
+	set, err := runSettings(x, m.o.Settings, scale)
+	if err != nil {
+		return err
 	}
 	for _, a := range env.apis() {
 		if err := a.Settings(ctx, set); err != nil {

@@ -150,6 +150,9 @@ func (s *Saved) markdown(w io.Writer) error {
 	rep := s.Report
 	fmt.Fprintf(w, "# %s — %s\n\nSeed scenario %d. Verdict: **%s**. Time scale %.2f, wall %.0f s, started %s. Runs replayed after a weak baseline: %d.\n\n",
 		rep.Experiment, rep.Title, rep.Scenario, rep.Verdict, rep.Scale, rep.Wall, rep.Started.UTC().Format(time.RFC3339), rep.Replays)
+	if len(rep.Set) > 0 {
+		fmt.Fprintf(w, "Settings overridden with --set: %s.\n\n", strings.Join(rep.Set, ", "))
+	}
 	for _, r := range rep.Runs {
 		fmt.Fprintf(w, "## %s / %s — %s\n\nOffered %.0f req/s. Fault injected at %.1fs, recovered at %.1fs–%.1fs, end %.1fs.\n",
 			r.Variant, r.Level, r.Status, r.Rate, r.Marks["fault"], r.Marks["recover"], r.Marks["recovered"], r.Marks["end"])

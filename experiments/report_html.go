@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -225,7 +226,7 @@ func bandRow(k string, runs []SavedRun, byRun map[string][]TimelineLine, xmax fl
 	return hr
 }
 
-var reportPage = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{"join": strings.Join}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>{{.R.Experiment}} — {{.R.Verdict}}</title>
@@ -245,7 +246,7 @@ table.checks { border-collapse: collapse; margin-top: 4px; } table.checks td, ta
 .note { color: #555; }
 </style></head><body>
 <h1>{{.R.Experiment}} — {{.R.Title}}</h1>
-<p>Seed scenario {{.R.Scenario}}. Verdict: <span class="{{.R.Verdict}}">{{.R.Verdict}}</span>. Time scale {{printf "%.2f" .R.Scale}}, wall {{printf "%.0f" .R.Wall}} s, started {{.R.Started.UTC.Format "2006-01-02 15:04:05 UTC"}}. Runs replayed after a weak baseline: {{.R.Replays}}.</p>
+<p>Seed scenario {{.R.Scenario}}. Verdict: <span class="{{.R.Verdict}}">{{.R.Verdict}}</span>. Time scale {{printf "%.2f" .R.Scale}}, wall {{printf "%.0f" .R.Wall}} s, started {{.R.Started.UTC.Format "2006-01-02 15:04:05 UTC"}}. Runs replayed after a weak baseline: {{.R.Replays}}.{{with .R.Set}} Settings overridden with --set: {{join . ", "}}.{{end}}</p>
 <p class="note">Each column is a run, each row one figure on the same time axis (seconds since load start); runs at the same load share a row's scale. Shaded red: the fault; shaded amber: recovery in progress (restart, promotion, warm-up) until the system was recovered. Client figures are by the second a request was scheduled.</p>
 <table class="grid"><tr><th></th>{{range .Runs}}<th>{{.Variant}} / {{.Level}} — <span class="{{.Status}}">{{.Status}}</span>{{if .Broken}}<br>broken: {{range .Broken}}{{.}} {{end}}{{end}}</th>{{end}}</tr>
 {{range .Rows}}<tr><th class="row">{{.Name}}</th>{{range .Charts}}<td>{{.SVG}}</td>{{end}}</tr>

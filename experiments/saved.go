@@ -33,6 +33,7 @@ type SavedReport struct {
 	Replays    int        `json:"replays"`
 	Watch      []string   `json:"watch"`
 	Gauges     []string   `json:"gauges"`
+	Set        []string   `json:"set,omitempty"`
 	Runs       []SavedRun `json:"runs"`
 }
 

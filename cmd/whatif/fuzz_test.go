@@ -63,7 +63,8 @@ func FuzzRunFlags(f *testing.F) {
 		"--break\n,\nredis-crash", "-", "redis-crash\n--base\n9223372036854775807", "redis-crash\n--break\ncache_bound",
 		"redis-crash\n--results\n", "redis-crash\n--runs\nunprotected/peak,protected/normal", "redis-crash\n--runs\n",
 		"redis-crash\n--runs\nprotected/peak,protected/peak", "redis-crash\n--runs\nprotected/peak\n--load\npeak",
-		"redis-crash\n--runs\nunprotected/peak\n--break\nl1_cache", "redis-crash\n--runs\n/,"} {
+		"redis-crash\n--runs\nunprotected/peak\n--break\nl1_cache", "redis-crash\n--runs\n/,",
+		"retry-storm\n--set\nquery_cost=40ms", "retry-storm\n--set\nquery_cost=40ms,", "redis-crash\n--quick\n--set\nbreaker_cooldown=1ms"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {

@@ -24,12 +24,13 @@ usage:
       --runs V/L,V/L                   just these runs, e.g. unprotected/peak,protected/normal
       --break P1,P2                    switch protections off in the protected run (must then fail)
       --results DIR                    report root (default results)
+      --set K=D,K=D                    override API knobs (full-scale durations), e.g. query_cost=40ms
   stack flags (run, up, status, down):
       --stack local|compose            processes on this machine (default) or docker compose
       --base PORT                      first port of the stack; it uses [PORT, PORT+200) (default 15400)
       --bin-dir DIR                    where whatif-api and whatif-broker live (default: beside whatif)
       --logs FILE                      also write every service's log lines to FILE
-  whatif ablate NAME [--quick] [--load normal|peak|both] [--results DIR] [stack flags]
+  whatif ablate NAME [--quick] [--load normal|peak|both] [--set K=D,...] [--results DIR] [stack flags]
                                        the protected run with each protection off alone: every
                                        one must break a check (ablation.md in the run folder)
   whatif report DIR                    rebuild a run folder's report.md and report.html from its files

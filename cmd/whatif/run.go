@@ -28,6 +28,7 @@ type experimentFlags struct {
 	quick   *bool
 	load    *string
 	results *string
+	set     *string
 	sf      *stackFlags
 }
 
@@ -36,6 +37,7 @@ func addExperimentFlags(fs *flag.FlagSet) *experimentFlags {
 		quick:   fs.Bool("quick", false, "shrink phases and seed timers"),
 		load:    fs.String("load", "both", "normal|peak|both"),
 		results: fs.String("results", "results", "report root"),
+		set:     fs.String("set", "", "override API knobs at full scale, e.g. query_cost=40ms,breaker_cooldown=10s (see services/api/README.md)"),
 		sf:      addStackFlags(fs),
 	}
 }
@@ -60,6 +62,14 @@ func (ef *experimentFlags) parse(fs *flag.FlagSet, args []string) (runArgs, []ex
 	o := experiments.Options{Console: os.Stdout, Scale: 1, Seed: time.Now().UnixNano()}
 	if *ef.quick {
 		o.Scale = experiments.QuickScale
+	}
+	if flagSet(fs, "set") {
+		if o.Settings, err = experiments.ParseSet(*ef.set); err != nil {
+			return runArgs{}, nil, fmt.Errorf("--set: %w", err)
+		}
+	}
+	if err := experiments.CheckSettings(x, o); err != nil {
+		return runArgs{}, nil, fmt.Errorf("--set: %w", err)
 	}
 	var ls []experiments.Level
 	switch *ef.load {

@@ -32,6 +32,11 @@ func TestRegistryIsValid(t *testing.T) {
 		if err := x.Validate(); err != nil {
 			t.Error(err)
 		}
+		for _, scale := range []float64{1, QuickScale} {
+			if err := CheckSettings(x, Options{Scale: scale}); err != nil {
+				t.Error(err)
+			}
+		}
 		if seen[x.Name] {
 			t.Errorf("duplicate experiment name %s", x.Name)
 		}

@@ -1,0 +1,85 @@
+package experiments
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/whatif-lab/whatif/services/api/knob"
+)
+
+// runSettings is every API knob a run starts from: the API's defaults, the
+// experiment's own settings, then the operator's --set, and the scaled ones
+// shrunk with the phases. Every knob is sent, so a run on a standing stack
+// never inherits the previous experiment's values.
+func runSettings(x Experiment, override map[string]string, scale float64) (map[string]string, error) {
+	set := map[string]string{}
+	for _, k := range knob.All {
+		set[k.Name] = k.Def.String()
+	}
+	for k, v := range x.Settings {
+		set[k] = v
+	}
+	for k, v := range override {
+		set[k] = v
+	}
+	if _, err := knob.Parse(set); err != nil {
+		return nil, fmt.Errorf("%s settings: %w", x.Name, err)
+	}
+	for _, k := range x.ScaledSettings {
+		if _, ok := set[k]; !ok {
+			return nil, fmt.Errorf("%s: scaled setting %q is not a knob; valid names: %s", x.Name, k, knob.Names())
+		}
+		d, _ := time.ParseDuration(set[k]) // knob.Parse accepted it
+		set[k] = scaleDur(d, scale).String()
+		if _, err := knob.Parse(map[string]string{k: set[k]}); err != nil {
+			return nil, fmt.Errorf("%s at time scale %g: %w", x.Name, scale, err)
+		}
+	}
+	return set, nil
+}
+
+// ParseSet reads a --set value, "name=duration,name=duration", and checks
+// each against the API's knob table.
+func ParseSet(s string) (map[string]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("want name=duration,...; valid names: %s", knob.Names())
+	}
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%q: want name=duration, e.g. query_cost=40ms", kv)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("%s given twice", name)
+		}
+		out[name] = val
+	}
+	if _, err := knob.Parse(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// overridden lists the knobs --set changed, sorted, for the report.
+func overridden(o map[string]string) []string {
+	var out []string
+	for k, v := range o {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// CheckSettings rejects options whose knobs the experiment cannot run
+// with, at its time scale, before any stack starts.
+func CheckSettings(x Experiment, o Options) error {
+	scale := o.Scale
+	if scale <= 0 {
+		scale = 1
+	}
+	_, err := runSettings(x, o.Settings, scale)
+	return err
+}

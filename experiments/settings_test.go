@@ -1,0 +1,68 @@
+package experiments
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRunSettingsLayers(t *testing.T) {
+	x := Experiment{Name: "x", Settings: map[string]string{"breaker_cooldown": "30s", "query_cost": "25ms"},
+		ScaledSettings: []string{"breaker_cooldown"}}
+	cases := []struct {
+		name     string
+		override map[string]string
+		scale    float64
+		want     map[string]string
+		wantErr  string
+	}{
+		{"defaults under the experiment's own", nil, 1,
+			map[string]string{"breaker_cooldown": "30s", "query_cost": "25ms", "shed_wait": "250ms", "db_acquire_timeout": "40ms"}, ""},
+		{"--set over the experiment", map[string]string{"query_cost": "40ms", "shed_wait": "1s"}, 1,
+			map[string]string{"query_cost": "40ms", "shed_wait": "1s", "breaker_cooldown": "30s"}, ""},
+		{"a scaled knob shrinks, --set or not", map[string]string{"breaker_cooldown": "8s"}, 0.25,
+			map[string]string{"breaker_cooldown": "2s", "query_cost": "25ms"}, ""},
+		{"scaled below its range", map[string]string{"breaker_cooldown": "1ms"}, 0.25, nil, "x at time scale 0.25: breaker_cooldown 0s"},
+		{"unknown name", map[string]string{"nope": "1s"}, 1, nil, `unknown setting "nope"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := runSettings(x, c.override, c.scale)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("error %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range c.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+	bad := Experiment{Name: "y", ScaledSettings: []string{"cooldown"}}
+	if _, err := runSettings(bad, nil, 1); err == nil || !strings.Contains(err.Error(), `scaled setting "cooldown" is not a knob`) {
+		t.Fatalf("stale scaled name: %v", err)
+	}
+}
+
+func FuzzParseSet(f *testing.F) {
+	for _, s := range []string{"query_cost=40ms", "query_cost=40ms,shed_wait=1s", "", ",", "query_cost", "=1s", "query_cost=40ms,query_cost=1s", "retry_after=1500ms"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseSet(s)
+		if err != nil {
+			return
+		}
+		if len(m) == 0 {
+			t.Fatalf("%q: accepted with nothing set", s)
+		}
+		if _, err := runSettings(Experiment{Name: "z"}, m, 1); err != nil {
+			t.Fatalf("%q: accepted by ParseSet, refused by runSettings: %v", s, err)
+		}
+	})
+}
