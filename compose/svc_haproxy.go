@@ -74,6 +74,12 @@ func haproxyConfig(a Addressing) string {
 	w("  default_backend pg_read")
 	w("")
 	w("backend pg_read")
+	// a replica's Patroni answers its check from a Postgres query; at
+	// the lowest CPU weight (slow-query's replica on its own host) that
+	// took over 1 s under peak load, and at 1 s HAProxy marked a healthy
+	// replica down, cut the report pool's sessions and sent reports to
+	// the leader. A dead or promoted replica still fails at once.
+	w("  timeout check 3s")
 	w("  option httpchk OPTIONS /replica")
 	w("  http-check expect status 200")
 	for _, n := range PGNodes {

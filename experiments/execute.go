@@ -56,6 +56,9 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 	if err != nil {
 		return nil, err
 	}
+	if m.o.Console != nil && o.Scale > 0 && m.o.Scale != o.Scale {
+		fmt.Fprintf(m.o.Console, "%s plays at time scale %.2g, not %.2g: its checks need the requests of longer phases (MinScale)\n", x.Name, m.o.Scale, o.Scale)
+	}
 	rep := m.report()
 	for _, c := range m.o.Runs {
 		rep.Runs = append(rep.Runs, m.judged(ctx, c, m.o.Break))
@@ -76,9 +79,7 @@ func newMatrix(ctx context.Context, x Experiment, st Stack, o Options) (*matrix,
 	if err := x.CheckBreak(o.Break); err != nil {
 		return nil, err
 	}
-	if o.Scale <= 0 {
-		o.Scale = 1
-	}
+	o.Scale = x.ScaleFor(o.Scale)
 	if len(o.Runs) == 0 {
 		o.Runs = Matrix(nil, nil)
 	}

@@ -72,6 +72,11 @@ type Experiment struct {
 	Instances []string
 
 	Phases Phases
+	// MinScale is the smallest time scale the experiment's checks keep
+	// their statistics at (0: none): --quick plays it at max(QuickScale,
+	// MinScale). A check on a p99 needs enough requests in a phase, and
+	// shrinking the phases shrinks that count with them.
+	MinScale float64
 	// Fault builds the fault for one run. Recover of the fault is the
 	// seed's recovery procedure for the infrastructure (e.g. restart Redis).
 	Fault func(e *Env) chaos.Fault
@@ -153,8 +158,19 @@ func (x Experiment) Validate() error {
 		return fmt.Errorf("experiment %s: needs Cascade and Holds checks", x.Name)
 	case x.Phases.Baseline <= 0 || x.Phases.Fault <= 0 || x.Phases.Recovery <= 0:
 		return fmt.Errorf("experiment %s: every phase needs a positive duration", x.Name)
+	case x.MinScale < 0 || x.MinScale > 1:
+		return fmt.Errorf("experiment %s: MinScale %g is outside [0, 1]", x.Name, x.MinScale)
 	}
 	return nil
+}
+
+// ScaleFor is the time scale the experiment plays at when asked for s
+// (s <= 0 is full scale): never below its MinScale, never above 1.
+func (x Experiment) ScaleFor(s float64) float64 {
+	if s <= 0 {
+		s = 1
+	}
+	return min(max(s, x.MinScale), 1)
 }
 
 // Needs is every service the experiment names: its Services, the API and

@@ -120,5 +120,13 @@ func Fact(name string) Measure {
 
 // RecoveredWithin is the time after Recover until errors stay <= maxErr.
 func RecoveredWithin(maxErr float64, ops ...string) Measure {
-	return func(r *Run) (float64, error) { return r.RecoveryTime(maxErr, ops...) }
+	return func(r *Run) (float64, error) { return r.RecoveryTime(r.RecoverAt, maxErr, ops...) }
+}
+
+// BackAfterFix is the time after the fault's recovery has landed (Recover
+// returned and the fault settled, e.g. a rebuilt index replayed on the
+// replica) until errors stay <= maxErr: how long the system takes to use
+// the fix, without the time the fix itself took on a busy box.
+func BackAfterFix(maxErr float64, ops ...string) Measure {
+	return func(r *Run) (float64, error) { return r.RecoveryTime(r.RecoveredAt, maxErr, ops...) }
 }

@@ -245,10 +245,11 @@ func (r *Run) worstBaselineSecond() string {
 		at.Seconds(), worst.OK, worst.Offered, worst.Dropped, float64(worst.P99.Microseconds())/1000, strings.Join(errs, ", "))
 }
 
-// RecoveryTime is how long after Recover the client's error rate went back
-// to <= maxErr for good (every later second of the recovery window).
-func (r *Run) RecoveryTime(maxErr float64, ops ...string) (float64, error) {
-	start := r.RecoverAt.Truncate(time.Second)
+// RecoveryTime is how long after from (a mark of the run: RecoverAt or
+// RecoveredAt) the client's error rate went back to at most maxErr and
+// stayed there to the end of the run, in whole seconds of the timeline.
+func (r *Run) RecoveryTime(from time.Duration, maxErr float64, ops ...string) (float64, error) {
+	start := from.Truncate(time.Second)
 	end := r.End.Truncate(time.Second)
 	if end <= start || r.Timeline == nil {
 		return 0, ErrNoData
@@ -264,9 +265,5 @@ func (r *Run) RecoveryTime(maxErr float64, ops ...string) (float64, error) {
 	if good == end {
 		return 0, fmt.Errorf("error rate never fell to %.1f%% after recovery", maxErr*100)
 	}
-	d := (good - r.RecoverAt).Seconds()
-	if d < 0 {
-		d = 0
-	}
-	return d, nil
+	return max((good - from).Seconds(), 0), nil
 }

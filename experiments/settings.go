@@ -76,10 +76,6 @@ func overridden(o map[string]string) []string {
 // CheckSettings rejects options whose knobs the experiment cannot run
 // with, at its time scale, before any stack starts.
 func CheckSettings(x Experiment, o Options) error {
-	scale := o.Scale
-	if scale <= 0 {
-		scale = 1
-	}
-	_, err := runSettings(x, o.Settings, scale)
+	_, err := runSettings(x, o.Settings, x.ScaleFor(o.Scale))
 	return err
 }

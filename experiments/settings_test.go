@@ -3,6 +3,10 @@ package experiments
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/loadgen"
 )
 
 func TestRunSettingsLayers(t *testing.T) {
@@ -65,4 +69,40 @@ func FuzzParseSet(f *testing.F) {
 			t.Fatalf("%q: accepted by ParseSet, refused by runSettings: %v", s, err)
 		}
 	})
+}
+
+func TestScaleForKeepsTheExperimentsFloor(t *testing.T) {
+	cases := []struct {
+		name       string
+		min, asked float64
+		want       float64
+	}{
+		{"no floor: quick stays quick", 0, QuickScale, QuickScale},
+		{"no floor: unset is full scale", 0, 0, 1},
+		{"a floor above quick wins", 0.5, QuickScale, 0.5},
+		{"a floor below the asked scale does nothing", 0.5, 1, 1},
+		{"never above full scale", 0.5, 2, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			x := Experiment{Name: "x", MinScale: c.min}
+			if got := x.ScaleFor(c.asked); got != c.want {
+				t.Fatalf("ScaleFor(%g) with MinScale %g = %g, want %g", c.asked, c.min, got, c.want)
+			}
+		})
+	}
+	for _, bad := range []float64{-0.1, 1.5} {
+		x := Experiment{Name: "x", MinScale: bad, Fault: func(*Env) chaos.Fault { return nil },
+			Load:    Load{Rate: 1, Ops: func(*Env) []loadgen.Weighted { return nil }},
+			Cascade: []Check{AtMost("c", constant(0, nil), 1, Count)}, Holds: []Check{AtMost("h", constant(0, nil), 1, Count)},
+			Phases: Phases{Baseline: time.Second, Fault: time.Second, Recovery: time.Second}}
+		if err := x.Validate(); err == nil || !strings.Contains(err.Error(), "MinScale") {
+			t.Errorf("MinScale %g: Validate said %v", bad, err)
+		}
+	}
+	x := Experiment{Name: "x", MinScale: 0.5, Settings: map[string]string{"breaker_cooldown": "1ms"}, ScaledSettings: []string{"breaker_cooldown"}}
+	// checked at the scale it will play at (0.5: 0.5ms rounds to 1ms, in range), not at the one asked for (0.25: 0s)
+	if err := CheckSettings(x, Options{Scale: QuickScale}); err != nil {
+		t.Fatalf("CheckSettings judged the asked scale, not the floor: %v", err)
+	}
 }

@@ -18,7 +18,7 @@ usage:
   whatif list                          experiments and the seed scenario each reproduces
   whatif explain NAME                  what an experiment does and the checks it asserts
   whatif run NAME [flags]              run an experiment's matrix and write a report
-      --quick                          shrink phases and seed timers (x0.25)
+      --quick                          shrink phases and seed timers (x0.25, or the experiment's floor)
       --load normal|peak|both          offered load (default both; peak = 10x normal)
       --variant unprotected|protected|both
       --runs V/L,V/L                   just these runs, e.g. unprotected/peak,protected/normal

@@ -57,9 +57,14 @@ var slowQuery = Experiment{
 	// the index is back; 5 s probes often enough
 	Settings:       map[string]string{"breaker_cooldown": "5s"},
 	ScaledSettings: []string{"breaker_cooldown"},
-	// The holds check compares write p99s: a 10 s quick baseline gives it
-	// ~270 writes at normal load (5 s gave ~120, whose p99 is one outlier).
-	Phases: Phases{Baseline: 40 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
+	Phases:         Phases{Baseline: 40 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
+	// The holds check compares write p99s, at normal load 30 writes/s. At
+	// the quick scale (10 s phases, ~300 writes each) the p99 is the third
+	// slowest write of each phase, and the ratio of two such p99s spread
+	// from 0.74x to 2.07x over the same code (2.07x failed a CI run); at
+	// 0.5 each p99 is the sixth slowest of ~600 writes (full scale: the
+	// twelfth of ~1,200, 1.59x).
+	MinScale: 0.5,
 	Prepare: func(ctx context.Context, e *Env) error {
 		if err := replicaOnItsOwnHost(ctx, e); err != nil {
 			return err
@@ -79,7 +84,10 @@ var slowQuery = Experiment{
 	Holds: []Check{
 		AtMost("write error rate during the fault", ErrorRate(Faulted, "write"), 0.01, Percent),
 		AtMost("write p99 during the fault / baseline", RatioOf(P99(Faulted, "write"), P99(Baseline, "write")), 2, Ratio),
-		AtMost("reports answer again (errors <= 1%) after CREATE INDEX CONCURRENTLY within", RecoveredWithin(0.01, "report"), 10, Seconds),
+		// from the rebuilt index being valid on the replica, where reports
+		// run: how long the breaker and pool take to use the fix, not how
+		// long a busy 2-core box took to build and replay the index
+		AtMost("reports answer again (errors <= 1%) once the rebuilt index is on the replica, within", BackAfterFix(0.01, "report"), 10, Seconds),
 	},
 }
 
@@ -232,7 +240,32 @@ func awaitReplica(ctx context.Context, primary, replica *pgx.Conn) error {
 // dropReportIndex is the fault: the report's index is gone (a migration
 // dropped it, a deploy shipped a query that needs one it never had).
 // Recover is the seed's fix: build it again without locking the table.
+// It has settled once the replica, where protected reports run, has
+// replayed the build.
 func dropReportIndex(e *Env) chaos.Fault {
+	return indexRebuild{Fault: dropAndRebuild(e), top: e.Topology}
+}
+
+type indexRebuild struct {
+	chaos.Fault
+	top compose.Topology
+}
+
+func (f indexRebuild) Settled(ctx context.Context) error {
+	primary, err := operator.Postgres(ctx, f.top, "main")
+	if err != nil {
+		return err
+	}
+	defer primary.Close(context.WithoutCancel(ctx))
+	replica, err := operator.Postgres(ctx, f.top, "read")
+	if err != nil {
+		return err
+	}
+	defer replica.Close(context.WithoutCancel(ctx))
+	return awaitReplica(ctx, primary, replica)
+}
+
+func dropAndRebuild(e *Env) chaos.Fault {
 	exec := func(ctx context.Context, f func(context.Context, *pgx.Conn) error) error {
 		conn, err := operator.Postgres(ctx, e.Topology, "main")
 		if err != nil {
