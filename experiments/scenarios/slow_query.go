@@ -58,12 +58,10 @@ var slowQuery = Experiment{
 	Settings:       map[string]string{"breaker_cooldown": "5s"},
 	ScaledSettings: []string{"breaker_cooldown"},
 	Phases:         Phases{Baseline: 40 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
-	// The holds check compares write p99s, at normal load 30 writes/s. At
-	// the quick scale (10 s phases, ~300 writes each) the p99 is the third
-	// slowest write of each phase, and the ratio of two such p99s spread
-	// from 0.74x to 2.07x over the same code (2.07x failed a CI run); at
-	// 0.5 each p99 is the sixth slowest of ~600 writes (full scale: the
-	// twelfth of ~1,200, 1.59x).
+	// The holds check compares write p99s, at normal load 30 writes/s: at
+	// 0.25 a phase holds ~300, whose p99 is the third slowest write, and
+	// the ratio of two of them spread past 2x over the same code; at 0.5
+	// each is the sixth slowest of ~600 (full scale: of ~1,200).
 	MinScale: 0.5,
 	Prepare: func(ctx context.Context, e *Env) error {
 		if err := replicaOnItsOwnHost(ctx, e); err != nil {
