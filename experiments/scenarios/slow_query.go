@@ -244,6 +244,8 @@ func dropReportIndex(e *Env) chaos.Fault {
 	return indexRebuild{Fault: dropAndRebuild(e), top: e.Topology}
 }
 
+// indexRebuild is dropAndRebuild with the runner's wait after Recover:
+// the replica's replay of the build (on a leader, replay is trivially done).
 type indexRebuild struct {
 	chaos.Fault
 	top compose.Topology
