@@ -2,8 +2,10 @@ package experiments
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -51,9 +53,10 @@ func TestWeakBaselineNamesItsWorstSecond(t *testing.T) {
 // started) or from RecoveredAt (the fix landed), to the first second of
 // the streak of good seconds that lasts to the end of the run.
 func TestRecoveryTimeFromEitherMark(t *testing.T) {
-	var served atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if served.Add(1) <= 100 { // at 50/s: seconds 0 and 1 fail
+	// at 50/s the requests scheduled in seconds 0 and 1 (seq < 100) fail,
+	// whatever order they arrive in
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if seq, _ := strconv.Atoi(r.URL.Query().Get("seq")); seq < 100 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
@@ -62,7 +65,7 @@ func TestRecoveryTimeFromEitherMark(t *testing.T) {
 	defer srv.Close()
 	client := loadgen.NewHTTPClient(16)
 	defer client.CloseIdleConnections()
-	op := &loadgen.HTTPOp{OpName: "get", Client: client, URL: func(uint64) (string, string) { return srv.URL, "" }}
+	op := &loadgen.HTTPOp{OpName: "get", Client: client, URL: func(seq uint64) (string, string) { return fmt.Sprintf("%s?seq=%d", srv.URL, seq), "" }}
 	tl, err := loadgen.Run(context.Background(), loadgen.Plan{
 		Rate:        func(time.Duration) float64 { return 50 },
 		Duration:    4 * time.Second,
