@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,29 +16,7 @@ import (
 // A weak baseline names its worst second: how many answered OK and why
 // the rest did not, so a CI log says what went wrong.
 func TestWeakBaselineNamesItsWorstSecond(t *testing.T) {
-	var served atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		// at 50/s, requests 101..150 are the ones scheduled in second 2
-		if n := served.Add(1); n > 100 && n <= 150 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	}))
-	defer srv.Close()
-	client := loadgen.NewHTTPClient(16)
-	defer client.CloseIdleConnections()
-	op := &loadgen.HTTPOp{OpName: "get", Client: client, URL: func(uint64) (string, string) { return srv.URL, "" }}
-	tl, err := loadgen.Run(context.Background(), loadgen.Plan{
-		Rate:        func(time.Duration) float64 { return 50 },
-		Duration:    4 * time.Second,
-		MaxInFlight: 16,
-		Mix:         []loadgen.Weighted{{Op: op, Weight: 1}},
-		Policy:      loadgen.Policy{Timeout: time.Second},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tl := fourSecondsAt50(t, func(seq int) bool { return seq >= 100 && seq < 150 }) // second 2 fails
 	r := &Run{Timeline: tl, FaultAt: 4 * time.Second, RecoverAt: 4 * time.Second, RecoveredAt: 4 * time.Second, End: 4 * time.Second}
 	got := r.baselineProblem()
 	for _, want := range []string{"offered before the fault", "worst second 2s: 0 OK of 50 offered", "http5xx 50"} {
@@ -53,29 +30,7 @@ func TestWeakBaselineNamesItsWorstSecond(t *testing.T) {
 // started) or from RecoveredAt (the fix landed), to the first second of
 // the streak of good seconds that lasts to the end of the run.
 func TestRecoveryTimeFromEitherMark(t *testing.T) {
-	// at 50/s the requests scheduled in seconds 0 and 1 (seq < 100) fail,
-	// whatever order they arrive in
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if seq, _ := strconv.Atoi(r.URL.Query().Get("seq")); seq < 100 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	}))
-	defer srv.Close()
-	client := loadgen.NewHTTPClient(16)
-	defer client.CloseIdleConnections()
-	op := &loadgen.HTTPOp{OpName: "get", Client: client, URL: func(seq uint64) (string, string) { return fmt.Sprintf("%s?seq=%d", srv.URL, seq), "" }}
-	tl, err := loadgen.Run(context.Background(), loadgen.Plan{
-		Rate:        func(time.Duration) float64 { return 50 },
-		Duration:    4 * time.Second,
-		MaxInFlight: 16,
-		Mix:         []loadgen.Weighted{{Op: op, Weight: 1}},
-		Policy:      loadgen.Policy{Timeout: time.Second},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tl := fourSecondsAt50(t, func(seq int) bool { return seq < 100 }) // seconds 0 and 1 fail
 	ms := func(d int) time.Duration { return time.Duration(d) * time.Millisecond }
 	cases := []struct {
 		name               string
@@ -104,4 +59,33 @@ func TestRecoveryTimeFromEitherMark(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fourSecondsAt50 plays 4 s of GETs at 50/s against a server that fails
+// (503) the requests whose scheduled sequence number fail picks, whatever
+// order they arrive in: request seq is scheduled in second seq/50.
+func fourSecondsAt50(t *testing.T, fail func(seq int) bool) *loadgen.Timeline {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if seq, err := strconv.Atoi(r.URL.Query().Get("seq")); err != nil || fail(seq) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	client := loadgen.NewHTTPClient(16)
+	t.Cleanup(client.CloseIdleConnections)
+	op := &loadgen.HTTPOp{OpName: "get", Client: client, URL: func(seq uint64) (string, string) { return fmt.Sprintf("%s?seq=%d", srv.URL, seq), "" }}
+	tl, err := loadgen.Run(context.Background(), loadgen.Plan{
+		Rate:        func(time.Duration) float64 { return 50 },
+		Duration:    4 * time.Second,
+		MaxInFlight: 16,
+		Mix:         []loadgen.Weighted{{Op: op, Weight: 1}},
+		Policy:      loadgen.Policy{Timeout: time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tl
 }
