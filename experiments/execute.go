@@ -56,8 +56,12 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 	if err != nil {
 		return nil, err
 	}
-	if m.o.Console != nil && o.Scale > 0 && m.o.Scale != o.Scale {
-		fmt.Fprintf(m.o.Console, "%s plays at time scale %.2g, not %.2g: its checks need the requests of longer phases (MinScale)\n", x.Name, m.o.Scale, o.Scale)
+	if m.o.Console != nil {
+		for _, lv := range []Level{Normal, Peak} {
+			if s := x.ScaleFor(m.o.Scale, lv); s != m.o.Scale && slices.ContainsFunc(m.o.Runs, func(c Cell) bool { return c.Level == lv }) {
+				fmt.Fprintf(m.o.Console, "%s plays its %s-load runs at time scale %.2g, not %.2g: their checks need the requests of longer phases (MinScale)\n", x.Name, lv, s, m.o.Scale)
+			}
+		}
 	}
 	rep := m.report()
 	for _, c := range m.o.Runs {
@@ -79,11 +83,13 @@ func newMatrix(ctx context.Context, x Experiment, st Stack, o Options) (*matrix,
 	if err := x.CheckBreak(o.Break); err != nil {
 		return nil, err
 	}
-	o.Scale = x.ScaleFor(o.Scale)
+	if o.Scale <= 0 || o.Scale > 1 {
+		o.Scale = 1
+	}
 	if len(o.Runs) == 0 {
 		o.Runs = Matrix(nil, nil)
 	}
-	if _, err := runSettings(x, o.Settings, o.Scale); err != nil {
+	if err := CheckSettings(x, o); err != nil {
 		return nil, err
 	}
 	if err := st.Capabilities().Check(x.Requires); err != nil {
@@ -168,9 +174,9 @@ type matrix struct {
 // run plays one cell of the matrix and judges it.
 func (m *matrix) run(ctx context.Context, v Variant, lv Level, broken []string) *Run {
 	x, st, admin, o := m.x, m.st, m.admin, m.o
-	r := &Run{Experiment: x.Name, Variant: v, Level: lv, Rate: x.Load.RateFor(lv), Facts: newFacts()}
+	r := &Run{Experiment: x.Name, Variant: v, Level: lv, Rate: x.Load.RateFor(lv), Scale: x.ScaleFor(o.Scale, lv), Facts: newFacts()}
 	env := &Env{
-		Stack: st, Topology: st.Topology(), APIURL: admin.Base(), Variant: v, Level: lv, Scale: o.Scale,
+		Stack: st, Topology: st.Topology(), APIURL: admin.Base(), Variant: v, Level: lv, Scale: r.Scale,
 		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), Run: r, admin: admin,
 		HTTP: loadgen.NewHTTPClient(x.Load.InFlightLimit()), instances: map[string]*operator.API{},
 	}
@@ -213,7 +219,7 @@ func (m *matrix) run(ctx context.Context, v Variant, lv Level, broken []string) 
 // prepare puts the system in the run's starting state: no toxic, every
 // service up, caches and breaker reset, protections set for the variant.
 func (m *matrix) prepare(ctx context.Context, env *Env) error {
-	x, known, broken, scale := m.x, m.known, env.Run.Broken, m.o.Scale
+	x, known, broken, scale := m.x, m.known, env.Run.Broken, env.Scale
 	if err := env.Toxi.ResetAll(ctx); err != nil {
 		return fmt.Errorf("clearing toxics: %w", err)
 	}
@@ -298,7 +304,7 @@ func scaleDur(d time.Duration, s float64) time.Duration {
 // play drives load, the fault and the sampler on one clock.
 func (m *matrix) play(ctx context.Context, env *Env) error {
 	x, r, o := m.x, env.Run, m.o
-	base, fault, recov := scaleDur(x.Phases.Baseline, o.Scale), scaleDur(x.Phases.Fault, o.Scale), scaleDur(x.Phases.Recovery, o.Scale)
+	base, fault, recov := scaleDur(x.Phases.Baseline, env.Scale), scaleDur(x.Phases.Fault, env.Scale), scaleDur(x.Phases.Recovery, env.Scale)
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	con := newConsole(o.Console, r, x)

@@ -73,9 +73,10 @@ type Experiment struct {
 
 	Phases Phases
 	// MinScale is the smallest time scale the experiment's checks keep
-	// their statistics at (0: none): --quick plays it at max(QuickScale,
-	// MinScale). A check on a p99 needs enough requests in a phase, and
-	// shrinking the phases shrinks that count with them.
+	// their statistics at, at normal load (0: none). A check on a p99
+	// needs enough requests in a phase, and shrinking the phases shrinks
+	// that count with them; a run offering k times the normal rate has
+	// them in 1/k of the time, so its floor is MinScale/k (ScaleFor).
 	MinScale float64
 	// Fault builds the fault for one run. Recover of the fault is the
 	// seed's recovery procedure for the infrastructure (e.g. restart Redis).
@@ -164,13 +165,18 @@ func (x Experiment) Validate() error {
 	return nil
 }
 
-// ScaleFor is the time scale the experiment plays at when asked for s
-// (s <= 0 is full scale): never below its MinScale, never above 1.
-func (x Experiment) ScaleFor(s float64) float64 {
+// ScaleFor is the time scale a run at level lv plays at when asked for s
+// (s <= 0 is full scale): never below its floor (MinScale over the
+// level's rate factor), never above 1.
+func (x Experiment) ScaleFor(s float64, lv Level) float64 {
 	if s <= 0 {
 		s = 1
 	}
-	return min(max(s, x.MinScale), 1)
+	floor := x.MinScale
+	if r := x.Load.RateFor(lv); r > 0 {
+		floor *= x.Load.RateFor(Normal) / r
+	}
+	return min(max(s, floor), 1)
 }
 
 // Needs is every service the experiment names: its Services, the API and

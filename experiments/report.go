@@ -154,8 +154,12 @@ func (s *Saved) markdown(w io.Writer) error {
 		fmt.Fprintf(w, "Settings overridden with --set: %s.\n\n", strings.Join(rep.Set, ", "))
 	}
 	for _, r := range rep.Runs {
-		fmt.Fprintf(w, "## %s / %s — %s\n\nOffered %.0f req/s. Fault injected at %.1fs, recovered at %.1fs–%.1fs, end %.1fs.\n",
-			r.Variant, r.Level, r.Status, r.Rate, r.Marks["fault"], r.Marks["recover"], r.Marks["recovered"], r.Marks["end"])
+		fmt.Fprintf(w, "## %s / %s — %s\n\n", r.Variant, r.Level, r.Status)
+		if r.Scale != 0 && r.Scale != rep.Scale {
+			fmt.Fprintf(w, "Played at time scale %.2f: its checks need the requests of longer phases.\n", r.Scale)
+		}
+		fmt.Fprintf(w, "Offered %.0f req/s. Fault injected at %.1fs, recovered at %.1fs–%.1fs, end %.1fs.\n",
+			r.Rate, r.Marks["fault"], r.Marks["recover"], r.Marks["recovered"], r.Marks["end"])
 		fmt.Fprintf(w, "Wall time: prepare %.1fs, play (phases, in-flight requests, audit) %.1fs, checks and final write %.1fs.\n",
 			r.Took.Prepare, r.Took.Play, r.Took.Judge)
 		if len(r.Broken) > 0 {

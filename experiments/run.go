@@ -35,6 +35,7 @@ type Run struct {
 	Variant     Variant           `json:"variant"`
 	Level       Level             `json:"load"`
 	Rate        float64           `json:"offered_rate"`
+	Scale       float64           `json:"time_scale"`       // the report's, or above it (Experiment.MinScale)
 	Broken      []string          `json:"broken,omitempty"` // protections forced off by --break
 	Start       time.Time         `json:"started"`          // load start; offsets below are from here
 	FaultAt     time.Duration     `json:"-"`                // Inject returned

@@ -42,6 +42,7 @@ type SavedRun struct {
 	Variant      Variant                `json:"variant"`
 	Level        Level                  `json:"load"`
 	Rate         float64                `json:"offered_rate"`
+	Scale        float64                `json:"time_scale"` // 0 in reports saved before runs had their own
 	Broken       []string               `json:"broken"`
 	Started      time.Time              `json:"started"`
 	Facts        map[string]any         `json:"facts"`

@@ -74,8 +74,12 @@ func overridden(o map[string]string) []string {
 }
 
 // CheckSettings rejects options whose knobs the experiment cannot run
-// with, at its time scale, before any stack starts.
+// with, at the time scale of each load level, before any stack starts.
 func CheckSettings(x Experiment, o Options) error {
-	_, err := runSettings(x, o.Settings, x.ScaleFor(o.Scale))
-	return err
+	for _, lv := range []Level{Normal, Peak} {
+		if _, err := runSettings(x, o.Settings, x.ScaleFor(o.Scale, lv)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

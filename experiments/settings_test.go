@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -75,19 +76,22 @@ func TestScaleForKeepsTheExperimentsFloor(t *testing.T) {
 	cases := []struct {
 		name       string
 		min, asked float64
+		lv         Level
 		want       float64
 	}{
-		{"no floor: quick stays quick", 0, QuickScale, QuickScale},
-		{"no floor: unset is full scale", 0, 0, 1},
-		{"a floor above quick wins", 0.5, QuickScale, 0.5},
-		{"a floor below the asked scale does nothing", 0.5, 1, 1},
-		{"never above full scale", 0.5, 2, 1},
+		{"no floor: quick stays quick", 0, QuickScale, Normal, QuickScale},
+		{"no floor: unset is full scale", 0, 0, Peak, 1},
+		{"a floor above quick wins at normal load", 0.5, QuickScale, Normal, 0.5},
+		{"at 10x the rate a tenth of the floor is enough", 0.5, QuickScale, Peak, QuickScale},
+		{"at 10x a floor above 10x quick still wins", 0.9, 0.05, Peak, 0.09},
+		{"a floor below the asked scale does nothing", 0.5, 1, Normal, 1},
+		{"never above full scale", 0.5, 2, Normal, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			x := Experiment{Name: "x", MinScale: c.min}
-			if got := x.ScaleFor(c.asked); got != c.want {
-				t.Fatalf("ScaleFor(%g) with MinScale %g = %g, want %g", c.asked, c.min, got, c.want)
+			x := Experiment{Name: "x", MinScale: c.min, Load: Load{Rate: 60}}
+			if got := x.ScaleFor(c.asked, c.lv); math.Abs(got-c.want) > 1e-12 {
+				t.Fatalf("ScaleFor(%g, %s) with MinScale %g = %g, want %g", c.asked, c.lv, c.min, got, c.want)
 			}
 		})
 	}
@@ -100,9 +104,15 @@ func TestScaleForKeepsTheExperimentsFloor(t *testing.T) {
 			t.Errorf("MinScale %g: Validate said %v", bad, err)
 		}
 	}
-	x := Experiment{Name: "x", MinScale: 0.5, Settings: map[string]string{"breaker_cooldown": "1ms"}, ScaledSettings: []string{"breaker_cooldown"}}
+	x := Experiment{Name: "x", MinScale: 0.5, Settings: map[string]string{"breaker_cooldown": "1ms"}, ScaledSettings: []string{"breaker_cooldown"},
+		Load: Load{Rate: 60, PeakFactor: 1}}
 	// checked at the scale it will play at (0.5: 0.5ms rounds to 1ms, in range), not at the one asked for (0.25: 0s)
 	if err := CheckSettings(x, Options{Scale: QuickScale}); err != nil {
 		t.Fatalf("CheckSettings judged the asked scale, not the floor: %v", err)
+	}
+	// at 10x the peak runs play at 0.25, where 1ms scales to 0s
+	x.Load.PeakFactor = 10
+	if err := CheckSettings(x, Options{Scale: QuickScale}); err == nil {
+		t.Fatal("CheckSettings passed a knob the peak runs cannot play with")
 	}
 }

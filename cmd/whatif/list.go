@@ -31,8 +31,10 @@ func cmdExplain(args []string) (int, error) {
 	fmt.Printf("%s — %s (seed scenario %d)\n\n%s\n\n", x.Name, x.Title, x.Scenario, x.Shows)
 	fmt.Printf("load: %.0f req/s normal, %.0f req/s peak\n", x.Load.RateFor(experiments.Normal), x.Load.RateFor(experiments.Peak))
 	fmt.Printf("phases (full scale): baseline %s, fault %s, recovery %s\n", x.Phases.Baseline, x.Phases.Fault, x.Phases.Recovery)
-	if q := x.ScaleFor(experiments.QuickScale); q != experiments.QuickScale {
-		fmt.Printf("--quick plays at time scale %g, not %g: its checks need the requests of longer phases\n", q, experiments.QuickScale)
+	for _, lv := range []experiments.Level{experiments.Normal, experiments.Peak} {
+		if q := x.ScaleFor(experiments.QuickScale, lv); q != experiments.QuickScale {
+			fmt.Printf("--quick plays its %s-load runs at time scale %g, not %g: their checks need the requests of longer phases\n", lv, q, experiments.QuickScale)
+		}
 	}
 	fmt.Printf("switched off in the unprotected run: %s\n", strings.Join(x.Mitigation, ", "))
 	if len(x.Off) > 0 {

@@ -61,7 +61,8 @@ var slowQuery = Experiment{
 	// The holds check compares write p99s, at normal load 30 writes/s: at
 	// 0.25 a phase holds ~300, whose p99 is the third slowest write, and
 	// the ratio of two of them spread past 2x over the same code; at 0.5
-	// each is the sixth slowest of ~600 (full scale: of ~1,200).
+	// each is the sixth slowest of ~600 (full scale: of ~1,200). Peak runs
+	// have ten times the writes and play at 0.25.
 	MinScale: 0.5,
 	Prepare: func(ctx context.Context, e *Env) error {
 		if err := replicaOnItsOwnHost(ctx, e); err != nil {
