@@ -3,6 +3,10 @@
 #   make test                               (everything CI runs)
 SHELL := /bin/bash
 GO ?= go
+# Static binaries everywhere (the images run the ones we build): vet, the
+# builds, the images and the tests share one compiled flavor; only the
+# race detector (unit) needs cgo.
+export CGO_ENABLED := 0
 BIN := $(CURDIR)/bin
 SCENARIO ?=
 ARGS ?=
@@ -63,7 +67,7 @@ vet:
 
 # Unit tests: fast, race detector on; -vet=off, as make test runs go vet whole just before.
 unit:
-	$(GO) test -race -count=1 -short -vet=off ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -short -vet=off ./...
 
 # Integration tests: real Postgres/Patroni/etcd/HAProxy/PgBouncer/Redis processes
 # (and, where a Docker engine answers, the same stack in containers: images first).
@@ -90,8 +94,8 @@ images:
 	base=$$(PKGS="$(DEB_PKGS)" compose/images/base.sh); \
 	docker build -q -t whatif/debian:$(IMAGE_TAG) --build-arg BASE_IMAGE=$$base --build-arg PKGS="$(DEB_PKGS)" -f compose/images/debian.Dockerfile compose/images >/dev/null; \
 	mkdir -p $(BIN)/docker; \
-	for s in api broker; do CGO_ENABLED=0 $(GO) build -o $(BIN)/docker/whatif-$$s ./services/$$s; done; \
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/docker/whatif-toxiproxy ./cmd/whatif-toxiproxy; \
+	for s in api broker; do $(GO) build -o $(BIN)/docker/whatif-$$s ./services/$$s; done; \
+	$(GO) build -o $(BIN)/docker/whatif-toxiproxy ./cmd/whatif-toxiproxy; \
 	for s in $(GO_IMAGES); do \
 	  docker build -q -t whatif/$$s:$(IMAGE_TAG) --build-arg BASE_IMAGE=whatif/debian:$(IMAGE_TAG) --build-arg BIN=whatif-$$s -f compose/images/go.Dockerfile $(BIN)/docker >/dev/null; \
 	done; \

@@ -2,45 +2,31 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 
+	"github.com/whatif-lab/whatif/cmd/whatif/args"
 	"github.com/whatif-lab/whatif/experiments"
 )
 
-// parseAblate checks every flag of `whatif ablate` before anything starts.
-func parseAblate(args []string) (runArgs, error) {
-	fs := flag.NewFlagSet("ablate", flag.ContinueOnError)
-	ra, ls, err := addExperimentFlags(fs).parse(fs, args)
-	if err != nil {
-		return runArgs{}, err
-	}
-	if len(ra.x.Protections()) == 0 {
-		return runArgs{}, fmt.Errorf("%s claims no protection: nothing to ablate", ra.x.Name)
-	}
-	ra.o.Runs = experiments.Matrix([]experiments.Variant{experiments.Protected}, ls)
-	return ra, nil
-}
-
 // cmdAblate plays the protected run with everything on, then once per
 // protection with only that one off, and fails unless each one broke a check.
-func cmdAblate(ctx context.Context, args []string) (int, error) {
-	ra, err := parseAblate(args)
+func cmdAblate(ctx context.Context, argv []string) (int, error) {
+	ra, err := args.ParseAblate(argv)
 	if err != nil {
 		return 2, err
 	}
-	st, err := ra.startStack(ctx)
+	st, err := startStack(ctx, ra)
 	if err != nil {
 		return 1, err
 	}
 	defer st.close()
-	rep, a, err := experiments.Ablate(ctx, ra.x, st.stack, ra.o)
+	rep, a, err := experiments.Ablate(ctx, ra.X, st.stack, ra.O)
 	if rep == nil {
 		return 1, err
 	}
-	dir, werr := ra.writeReport(rep)
+	dir, werr := writeReport(ra, rep)
 	if werr != nil {
 		return 1, werr
 	}
@@ -59,7 +45,7 @@ func cmdAblate(ctx context.Context, args []string) (int, error) {
 		return 1, err
 	}
 	if un := a.Unproven(); len(un) > 0 {
-		return 1, fmt.Errorf("%s: not every protection is shown to be needed: %s", ra.x.Name, strings.Join(un, "; "))
+		return 1, fmt.Errorf("%s: not every protection is shown to be needed: %s", ra.X.Name, strings.Join(un, "; "))
 	}
 	return 0, nil
 }

@@ -23,7 +23,7 @@ type backend interface {
 }
 
 func (f *stackFlags) backend() (backend, error) {
-	if f.compose() {
+	if f.Compose() {
 		return composeBackend{f}, nil
 	}
 	bin, err := f.bin()
@@ -45,7 +45,7 @@ func (b localBackend) start(ctx context.Context, only []string, logs io.Writer) 
 	if err := local.Reap(b.f.runDir()); err != nil {
 		return nil, "", fmt.Errorf("removing leftovers of an earlier run: %w", err)
 	}
-	st, err := local.Start(ctx, local.Config{Topology: b.f.topology(), RunDir: b.f.runDir(), BinDir: b.bin, Only: only, Logs: logs})
+	st, err := local.Start(ctx, local.Config{Topology: b.f.Topology(), RunDir: b.f.runDir(), BinDir: b.bin, Only: only, Logs: logs})
 	if err != nil {
 		return nil, "", err
 	}
@@ -63,7 +63,7 @@ func (b composeBackend) offers() compose.Capabilities { return docker.Offers() }
 
 // start: docker.Start first removes whatever a killed runner left at this base.
 func (b composeBackend) start(ctx context.Context, only []string, logs io.Writer) (stoppable, string, error) {
-	st, err := docker.Start(ctx, docker.Config{Topology: b.f.topology(), Only: only, Logs: logs})
+	st, err := docker.Start(ctx, docker.Config{Topology: b.f.Topology(), Only: only, Logs: logs})
 	if err != nil {
 		return nil, "", err
 	}
@@ -72,5 +72,5 @@ func (b composeBackend) start(ctx context.Context, only []string, logs io.Writer
 
 func (b composeBackend) reap(ctx context.Context) (string, error) {
 	// containers, volumes, network
-	return "no container, volume or network of " + docker.ProjectName(*b.f.base) + " is left", docker.Reap(ctx, *b.f.base)
+	return "no container, volume or network of " + docker.ProjectName(b.f.Base) + " is left", docker.Reap(ctx, b.f.Base)
 }

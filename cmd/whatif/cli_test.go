@@ -7,6 +7,8 @@ import (
 	"flag"
 	"strings"
 	"testing"
+
+	"github.com/whatif-lab/whatif/cmd/whatif/args"
 )
 
 // Bad input gets a clear message and exit code 2, never a panic or a
@@ -92,9 +94,9 @@ func TestHelpListsFlags(t *testing.T) {
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			var out bytes.Buffer
-			old := helpOut
-			helpOut = &out
-			defer func() { helpOut = old }()
+			old := args.HelpOut
+			args.HelpOut = &out
+			defer func() { args.HelpOut = old }()
 			_, err := dispatch(context.Background(), c.args)
 			if !errors.Is(err, flag.ErrHelp) {
 				t.Fatalf("error %v, want flag.ErrHelp", err)

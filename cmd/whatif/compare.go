@@ -5,16 +5,17 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/whatif-lab/whatif/cmd/whatif/args"
 	"github.com/whatif-lab/whatif/experiments"
 )
 
 // cmdCompare lines up two run folders (or results roots) check by check
 // and fails on a regression: the test a CI pipeline runs against its last
 // good run.
-func cmdCompare(args []string) (int, error) {
+func cmdCompare(argv []string) (int, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	tol := fs.Float64("tolerance", 0.5, "a passing check regresses when it loses more than this share of its margin (0..1)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := args.Parse(fs, argv); err != nil {
 		return 2, err
 	}
 	if fs.NArg() != 2 {

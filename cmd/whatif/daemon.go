@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -16,8 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/whatif-lab/whatif/cmd/whatif/args"
 	"github.com/whatif-lab/whatif/compose"
-	"github.com/whatif-lab/whatif/experiments/scenarios"
 )
 
 // serveCmd is the hidden command `whatif up` runs detached: it holds the
@@ -25,16 +24,16 @@ import (
 const serveCmd = "_serve"
 
 func (f *stackFlags) pidFile() string {
-	return filepath.Join(stateRoot(), fmt.Sprintf("serve-%d.pid", *f.base))
+	return filepath.Join(stateRoot(), fmt.Sprintf("serve-%d.pid", f.Base))
 }
 
 func (f *stackFlags) serveLog() string {
-	return filepath.Join(stateRoot(), fmt.Sprintf("serve-%d.log", *f.base))
+	return filepath.Join(stateRoot(), fmt.Sprintf("serve-%d.log", f.Base))
 }
 
 // servicesFile lists the services a `whatif up` stack runs, one a line.
 func (f *stackFlags) servicesFile() string {
-	return filepath.Join(stateRoot(), fmt.Sprintf("serve-%d.services", *f.base))
+	return filepath.Join(stateRoot(), fmt.Sprintf("serve-%d.services", f.Base))
 }
 
 // servedServices is what the stack at this base runs (nil if unknown).
@@ -50,14 +49,14 @@ func (f *stackFlags) servedServices() map[string]bool {
 	return out
 }
 
-func cmdUp(ctx context.Context, args []string) (int, error) {
+func cmdUp(ctx context.Context, argv []string) (int, error) {
 	// _serve parses the same args again; this only checks them first
-	sf, _, err := parseUpFlags("up", args)
+	sf, _, err := parseUpFlags("up", argv)
 	if err != nil {
 		return 2, err
 	}
 	if pid, ok := sf.servePID(); ok {
-		return 1, fmt.Errorf("a stack is already up at base %d (pid %d); whatif down --base %d", *sf.base, pid, *sf.base)
+		return 1, fmt.Errorf("a stack is already up at base %d (pid %d); whatif down --base %d", sf.Base, pid, sf.Base)
 	}
 	if err := os.MkdirAll(stateRoot(), 0o755); err != nil {
 		return 1, err
@@ -72,7 +71,7 @@ func cmdUp(ctx context.Context, args []string) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	cmd := exec.Command(exe, append([]string{serveCmd}, args...)...)
+	cmd := exec.Command(exe, append([]string{serveCmd}, argv...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this shell command
 	t0 := time.Now()
@@ -86,7 +85,7 @@ func cmdUp(ctx context.Context, args []string) (int, error) {
 	for {
 		if _, ok := sf.servePID(); ok {
 			fmt.Printf("stack up in %.1fs at base %d (log %s); whatif status / whatif down --base %d\n",
-				time.Since(t0).Seconds(), *sf.base, sf.serveLog(), *sf.base)
+				time.Since(t0).Seconds(), sf.Base, sf.serveLog(), sf.Base)
 			return 0, nil
 		}
 		select {
@@ -100,8 +99,8 @@ func cmdUp(ctx context.Context, args []string) (int, error) {
 	}
 }
 
-func cmdServe(ctx context.Context, args []string) (int, error) {
-	sf, only, err := parseUpFlags(serveCmd, args)
+func cmdServe(ctx context.Context, argv []string) (int, error) {
+	sf, only, err := parseUpFlags(serveCmd, argv)
 	if err != nil {
 		return 2, err
 	}
@@ -125,42 +124,16 @@ func cmdServe(ctx context.Context, args []string) (int, error) {
 	return 0, nil
 }
 
-// parseUpFlags parses up's flags: the stack flags and --for, which names
-// an experiment whose services alone are started (nil = the whole stack).
-func parseUpFlags(cmd string, args []string) (*stackFlags, []string, error) {
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	sf := addStackFlags(fs)
-	forX := fs.String("for", "", "start only what this experiment needs (whatif list); default: the whole stack")
-	if err := parseFlags(fs, args); err != nil {
-		return nil, nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, nil, fmt.Errorf("%s: unexpected arguments: %s", cmd, strings.Join(fs.Args(), " "))
-	}
-	if err := sf.validate(); err != nil {
-		return nil, nil, err
-	}
-	if *forX == "" {
-		return sf, nil, nil
-	}
-	x, err := scenarios.Lookup(*forX)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--for: %w", err)
-	}
-	return sf, x.Needs(), nil
+// parseUpFlags parses up's flags (args.ParseUp).
+func parseUpFlags(cmd string, argv []string) (stackFlags, []string, error) {
+	s, only, err := args.ParseUp(cmd, argv)
+	return stackFlags{s}, only, err
 }
 
 // parseStackFlags parses a command that takes only the stack flags.
-func parseStackFlags(cmd string, args []string) (*stackFlags, error) {
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	sf := addStackFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("%s: unexpected arguments: %s", cmd, strings.Join(fs.Args(), " "))
-	}
-	return sf, sf.validate()
+func parseStackFlags(cmd string, argv []string) (stackFlags, error) {
+	s, err := args.ParseStack(cmd, argv)
+	return stackFlags{s}, err
 }
 
 // servePID is the pid of a live `_serve` for this base.
@@ -179,8 +152,8 @@ func (f *stackFlags) servePID() (int, bool) {
 	return pid, true
 }
 
-func cmdDown(ctx context.Context, args []string) (int, error) {
-	sf, err := parseStackFlags("down", args)
+func cmdDown(ctx context.Context, argv []string) (int, error) {
+	sf, err := parseStackFlags("down", argv)
 	if err != nil {
 		return 2, err
 	}
@@ -205,22 +178,22 @@ func cmdDown(ctx context.Context, args []string) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	fmt.Printf("stack at base %d is down; %s\n", *sf.base, what)
+	fmt.Printf("stack at base %d is down; %s\n", sf.Base, what)
 	return 0, nil
 }
 
-func cmdStatus(ctx context.Context, args []string) (int, error) {
-	sf, err := parseStackFlags("status", args)
+func cmdStatus(ctx context.Context, argv []string) (int, error) {
+	sf, err := parseStackFlags("status", argv)
 	if err != nil {
 		return 2, err
 	}
 	pid, up := sf.servePID()
 	if !up {
-		fmt.Printf("no stack is up at base %d (whatif up --base %d)\n", *sf.base, *sf.base)
+		fmt.Printf("no stack is up at base %d (whatif up --base %d)\n", sf.Base, sf.Base)
 		return 1, nil
 	}
-	fmt.Printf("stack at base %d, served by pid %d\n", *sf.base, pid)
-	top := sf.topology()
+	fmt.Printf("stack at base %d, served by pid %d\n", sf.Base, pid)
+	top := sf.Topology()
 	runs := sf.servedServices()
 	served := func(svc string) bool { return runs == nil || runs[svc] }
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
@@ -239,7 +212,7 @@ func cmdStatus(ctx context.Context, args []string) (int, error) {
 		}
 	}
 	for _, l := range top.Links {
-		if sf.compose() {
+		if sf.Compose() {
 			break // the proxies listen inside the stack's network only
 		}
 		if !served(l.To) {

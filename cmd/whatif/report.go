@@ -4,14 +4,15 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/whatif-lab/whatif/cmd/whatif/args"
 	"github.com/whatif-lab/whatif/experiments"
 )
 
 // cmdReport rebuilds report.md and report.html of a run folder from its
 // summary.json and timeline.jsonl (and ablation.json, if any).
-func cmdReport(args []string) (int, error) {
+func cmdReport(argv []string) (int, error) {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	if err := parseFlags(fs, args); err != nil {
+	if err := args.Parse(fs, argv); err != nil {
 		return 2, err
 	}
 	if fs.NArg() != 1 {

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -15,6 +14,7 @@ import (
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
+	"github.com/whatif-lab/whatif/cmd/whatif/args"
 	"github.com/whatif-lab/whatif/compose"
 	"github.com/whatif-lab/whatif/compose/local"
 	"github.com/whatif-lab/whatif/experiments"
@@ -24,38 +24,13 @@ import (
 // has its own output.
 func init() { tclog.SetDefault(tclog.NewNoopLogger()) }
 
-// stackFlags are the flags every command that touches a stack shares.
-type stackFlags struct {
-	base   *int
-	kind   *string
-	binDir *string
-	logs   *string
-}
-
-func addStackFlags(fs *flag.FlagSet) *stackFlags {
-	return &stackFlags{
-		base:   fs.Int("base", 15400, "first port of the stack; it uses [base, base+200)"),
-		kind:   fs.String("stack", "local", "local (processes) or compose (docker)"),
-		binDir: fs.String("bin-dir", "", "where whatif-api and whatif-broker live (default: beside this binary)"),
-		logs:   fs.String("logs", "", "also write every service's log lines to this file (the run dir is removed on stop)"),
-	}
-}
-
-func (f *stackFlags) validate() error {
-	if *f.kind != "local" && *f.kind != "compose" {
-		return fmt.Errorf("--stack %q: want local or compose", *f.kind)
-	}
-	if *f.base < 1024 || *f.base > 65535-compose.PortSpan { // no overflow for huge values
-		return fmt.Errorf("--base %d: want a port in [1024, %d]", *f.base, 65535-compose.PortSpan)
-	}
-	return nil
-}
-
-func (f *stackFlags) topology() compose.Topology { return compose.Default(*f.base) }
+// stackFlags are the validated stack flags, with what this binary does
+// with them: where its binaries and state live, how it starts a stack.
+type stackFlags struct{ *args.Stack }
 
 func (f *stackFlags) bin() (string, error) {
-	if *f.binDir != "" {
-		return *f.binDir, nil
+	if f.BinDir != "" {
+		return f.BinDir, nil
 	}
 	if d := os.Getenv("WHATIF_BIN_DIR"); d != "" {
 		return d, nil
@@ -70,9 +45,7 @@ func (f *stackFlags) bin() (string, error) {
 // stateRoot holds one run folder per stack base.
 func stateRoot() string { return local.DefaultStateRoot() }
 
-func (f *stackFlags) runDir() string { return local.DefaultRunDir(*f.base) }
-
-func (f *stackFlags) compose() bool { return *f.kind == "compose" }
+func (f *stackFlags) runDir() string { return local.DefaultRunDir(f.Base) }
 
 // stoppable is a running stack of either backend.
 type stoppable interface {
@@ -100,7 +73,7 @@ func (r *runningStack) close() {
 // start brings a stack up in this process; it dies with this process.
 // only names the services to run (what they need is added); nil = all.
 func (f *stackFlags) start(ctx context.Context, out io.Writer, only []string) (*runningStack, error) {
-	if err := f.validate(); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	b, err := f.backend()
@@ -109,8 +82,8 @@ func (f *stackFlags) start(ctx context.Context, out io.Writer, only []string) (*
 	}
 	var logf *os.File
 	var logs io.Writer // nil unless --logs: a nil *os.File is not a nil writer
-	if *f.logs != "" {
-		if logf, err = os.Create(*f.logs); err != nil {
+	if f.Logs != "" {
+		if logf, err = os.Create(f.Logs); err != nil {
 			return nil, fmt.Errorf("--logs: %w", err)
 		}
 		logs = logf
@@ -121,9 +94,9 @@ func (f *stackFlags) start(ctx context.Context, out io.Writer, only []string) (*
 		if logf != nil {
 			logf.Close()
 		}
-		return nil, fmt.Errorf("starting the %s stack: %w", *f.kind, err)
+		return nil, fmt.Errorf("starting the %s stack: %w", f.Kind, err)
 	}
-	fmt.Fprintf(out, "stack up in %.1fs (ports %d-%d, %s)\n", time.Since(t0).Seconds(), *f.base, *f.base+compose.PortSpan-1, where)
+	fmt.Fprintf(out, "stack up in %.1fs (ports %d-%d, %s)\n", time.Since(t0).Seconds(), f.Base, f.Base+compose.PortSpan-1, where)
 	fmt.Fprintln(out, readyProfile(st.ReadyAfter()))
 	return &runningStack{stack: st, logs: logf}, nil
 }

@@ -1,4 +1,4 @@
-package main
+package args
 
 import (
 	"io"
@@ -13,25 +13,25 @@ import (
 
 // quietHelp sends --help output nowhere while a fuzz target runs.
 func quietHelp(f *testing.F) {
-	old := helpOut
-	helpOut = io.Discard
-	f.Cleanup(func() { helpOut = old })
+	old := HelpOut
+	HelpOut = io.Discard
+	f.Cleanup(func() { HelpOut = old })
 }
 
 // validStack fails unless sf is a stack the commands can start: the ports
 // [base, base+PortSpan) must exist (computed without overflowing).
-func validStack(t *testing.T, line string, sf *stackFlags) {
+func validStack(t *testing.T, line string, sf *Stack) {
 	t.Helper()
-	if *sf.kind != "local" && *sf.kind != "compose" {
-		t.Fatalf("%q: accepted --stack %q", line, *sf.kind)
+	if sf.Kind != "local" && sf.Kind != "compose" {
+		t.Fatalf("%q: accepted --stack %q", line, sf.Kind)
 	}
-	if *sf.base < 1024 || *sf.base > 65535-compose.PortSpan {
-		t.Fatalf("%q: accepted --base %d", line, *sf.base)
+	if sf.Base < 1024 || sf.Base > 65535-compose.PortSpan {
+		t.Fatalf("%q: accepted --base %d", line, sf.Base)
 	}
 }
 
 // FuzzStackFlags: the flags of up, down, status and _serve (one argument a
-// line) are refused or give a valid stack. Only parseStackFlags runs: the
+// line) are refused or give a valid stack. Only ParseStack runs: the
 // commands act on a stack right after it.
 func FuzzStackFlags(f *testing.F) {
 	for _, s := range []string{"", "--base\n70000", "--base\n80", "--base\n1024", "--base\n65335", "--base\n65336",
@@ -42,7 +42,7 @@ func FuzzStackFlags(f *testing.F) {
 	}
 	quietHelp(f)
 	f.Fuzz(func(t *testing.T, line string) {
-		sf, err := parseStackFlags("up", strings.Split(line, "\n"))
+		sf, err := ParseStack("up", strings.Split(line, "\n"))
 		if err != nil {
 			return
 		}
@@ -52,7 +52,7 @@ func FuzzStackFlags(f *testing.F) {
 
 // FuzzRunFlags: `whatif run` (and `whatif ablate`) arguments (one a line) are refused, or give
 // a registered experiment, a valid stack and a --break list of that
-// experiment's own protections. parseRun is every check cmdRun makes
+// experiment's own protections. ParseRun is every check cmdRun makes
 // before it starts a stack.
 func FuzzRunFlags(f *testing.F) {
 	quietHelp(f)
@@ -68,33 +68,33 @@ func FuzzRunFlags(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
-		if ra, err := parseAblate(strings.Split(line, "\n")); err == nil {
-			validStack(t, line, ra.sf)
-			if len(ra.o.Runs) == 0 || slices.ContainsFunc(ra.o.Runs, func(c experiments.Cell) bool { return c.Variant != experiments.Protected }) {
-				t.Fatalf("%q: ablate accepted runs %v", line, ra.o.Runs)
+		if ra, err := ParseAblate(strings.Split(line, "\n")); err == nil {
+			validStack(t, line, ra.Stack)
+			if len(ra.O.Runs) == 0 || slices.ContainsFunc(ra.O.Runs, func(c experiments.Cell) bool { return c.Variant != experiments.Protected }) {
+				t.Fatalf("%q: ablate accepted runs %v", line, ra.O.Runs)
 			}
 		}
-		ra, err := parseRun(strings.Split(line, "\n"))
+		ra, err := ParseRun(strings.Split(line, "\n"))
 		if err != nil {
 			return
 		}
-		validStack(t, line, ra.sf)
-		if x, err := scenarios.Lookup(ra.x.Name); err != nil || x.Name != ra.x.Name {
-			t.Fatalf("%q: accepted experiment %q", line, ra.x.Name)
+		validStack(t, line, ra.Stack)
+		if x, err := scenarios.Lookup(ra.X.Name); err != nil || x.Name != ra.X.Name {
+			t.Fatalf("%q: accepted experiment %q", line, ra.X.Name)
 		}
-		if len(ra.o.Runs) == 0 {
+		if len(ra.O.Runs) == 0 {
 			t.Fatalf("%q: accepted with no run to play", line)
 		}
-		for i, c := range ra.o.Runs {
-			if !slices.Contains(experiments.Matrix(nil, nil), c) || slices.Contains(ra.o.Runs[:i], c) {
-				t.Fatalf("%q: accepted runs %v", line, ra.o.Runs)
+		for i, c := range ra.O.Runs {
+			if !slices.Contains(experiments.Matrix(nil, nil), c) || slices.Contains(ra.O.Runs[:i], c) {
+				t.Fatalf("%q: accepted runs %v", line, ra.O.Runs)
 			}
 		}
-		if len(ra.o.Break) > 0 && !slices.ContainsFunc(ra.o.Runs, func(c experiments.Cell) bool { return c.Variant == experiments.Protected }) {
+		if len(ra.O.Break) > 0 && !slices.ContainsFunc(ra.O.Runs, func(c experiments.Cell) bool { return c.Variant == experiments.Protected }) {
 			t.Fatalf("%q: accepted --break with no protected run", line)
 		}
-		for _, p := range ra.o.Break {
-			if !slices.Contains(ra.x.Protections(), p) {
+		for _, p := range ra.O.Break {
+			if !slices.Contains(ra.X.Protections(), p) {
 				t.Fatalf("%q: accepted --break %q", line, p)
 			}
 		}
