@@ -74,10 +74,15 @@ func overridden(o map[string]string) []string {
 }
 
 // CheckSettings rejects options whose knobs the experiment cannot run
-// with, at the time scale of each load level, before any stack starts.
+// with, at the time scale of each run's load level (every level when
+// o.Runs is empty), before any stack starts.
 func CheckSettings(x Experiment, o Options) error {
-	for _, lv := range []Level{Normal, Peak} {
-		if _, err := runSettings(x, o.Settings, x.ScaleFor(o.Scale, lv)); err != nil {
+	runs := o.Runs
+	if len(runs) == 0 {
+		runs = Matrix(nil, nil)
+	}
+	for _, c := range runs {
+		if _, err := runSettings(x, o.Settings, x.ScaleFor(o.Scale, c.Level)); err != nil {
 			return err
 		}
 	}

@@ -115,4 +115,8 @@ func TestScaleForKeepsTheExperimentsFloor(t *testing.T) {
 	if err := CheckSettings(x, Options{Scale: QuickScale}); err == nil {
 		t.Fatal("CheckSettings passed a knob the peak runs cannot play with")
 	}
+	// judged only at the levels of the runs asked for
+	if err := CheckSettings(x, Options{Scale: QuickScale, Runs: Matrix(nil, []Level{Normal})}); err != nil {
+		t.Fatalf("CheckSettings judged a peak run no one asked for: %v", err)
+	}
 }

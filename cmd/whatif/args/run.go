@@ -65,9 +65,6 @@ func (ef *experimentFlags) parse(fs *flag.FlagSet, argv []string) (Run, []experi
 			return Run{}, nil, fmt.Errorf("--set: %w", err)
 		}
 	}
-	if err := experiments.CheckSettings(x, o); err != nil {
-		return Run{}, nil, fmt.Errorf("--set: %w", err)
-	}
 	var ls []experiments.Level
 	switch *ef.load {
 	case "both":
@@ -114,6 +111,9 @@ func ParseRun(argv []string) (Run, error) {
 	if err := ra.X.CheckBreak(ra.O.Break); err != nil {
 		return Run{}, err
 	}
+	if err := experiments.CheckSettings(ra.X, ra.O); err != nil {
+		return Run{}, fmt.Errorf("--set: %w", err)
+	}
 	if len(ra.O.Break) > 0 && !slices.ContainsFunc(ra.O.Runs, func(c experiments.Cell) bool { return c.Variant == experiments.Protected }) {
 		return Run{}, fmt.Errorf("--break switches protections off in protected runs, and no protected run is asked for")
 	}
@@ -131,5 +131,8 @@ func ParseAblate(argv []string) (Run, error) {
 		return Run{}, fmt.Errorf("%s claims no protection: nothing to ablate", ra.X.Name)
 	}
 	ra.O.Runs = experiments.Matrix([]experiments.Variant{experiments.Protected}, ls)
+	if err := experiments.CheckSettings(ra.X, ra.O); err != nil {
+		return Run{}, fmt.Errorf("--set: %w", err)
+	}
 	return ra, nil
 }
