@@ -248,7 +248,7 @@ table.checks { border-collapse: collapse; margin-top: 4px; } table.checks td, ta
 <h1>{{.R.Experiment}} — {{.R.Title}}</h1>
 <p>Seed scenario {{.R.Scenario}}. Verdict: <span class="{{.R.Verdict}}">{{.R.Verdict}}</span>. Time scale {{printf "%.2f" .R.Scale}}, wall {{printf "%.0f" .R.Wall}} s, started {{.R.Started.UTC.Format "2006-01-02 15:04:05 UTC"}}. Runs replayed after a weak baseline: {{.R.Replays}}.{{with .R.Set}} Settings overridden with --set: {{join . ", "}}.{{end}}</p>
 <p class="note">Each column is a run, each row one figure on the same time axis (seconds since load start); runs at the same load share a row's scale. Shaded red: the fault; shaded amber: recovery in progress (restart, promotion, warm-up) until the system was recovered. Client figures are by the second a request was scheduled.</p>
-<table class="grid"><tr><th></th>{{range .Runs}}<th>{{.Variant}} / {{.Level}} — <span class="{{.Status}}">{{.Status}}</span>{{if .Broken}}<br>broken: {{range .Broken}}{{.}} {{end}}{{end}}</th>{{end}}</tr>
+<table class="grid"><tr><th></th>{{range .Runs}}<th>{{.Variant}} / {{.Level}} — <span class="{{.Status}}">{{.Status}}</span>{{if and .Scale (ne .Scale $.R.Scale)}}<br>time scale {{printf "%.2f" .Scale}} (its checks need longer phases){{end}}{{if .Broken}}<br>broken: {{range .Broken}}{{.}} {{end}}{{end}}</th>{{end}}</tr>
 {{range .Rows}}<tr><th class="row">{{.Name}}</th>{{range .Charts}}<td>{{.SVG}}</td>{{end}}</tr>
 {{end}}</table>
 <h2>Checks</h2>
