@@ -32,6 +32,18 @@ func Matrix(vs []Variant, ls []Level) []Cell {
 	return cs
 }
 
+// levelsOf is the load levels the cells play at, normal first; every
+// level when cs is empty (the whole matrix).
+func levelsOf(cs []Cell) []Level {
+	var ls []Level
+	for _, l := range []Level{Normal, Peak} {
+		if len(cs) == 0 || slices.ContainsFunc(cs, func(c Cell) bool { return c.Level == l }) {
+			ls = append(ls, l)
+		}
+	}
+	return ls
+}
+
 // ParseCells reads "unprotected/peak,protected/normal": the runs to play,
 // in the matrix's order whatever order they are written in. A cell named
 // twice, an unknown variant or load, or an empty list is an error.

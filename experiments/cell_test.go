@@ -73,3 +73,22 @@ func FuzzParseCells(f *testing.F) {
 		}
 	})
 }
+
+func TestLevelsOf(t *testing.T) {
+	cases := []struct {
+		name string
+		runs []Cell
+		want []Level
+	}{
+		{"no runs named: the whole matrix", nil, []Level{Normal, Peak}},
+		{"peak only", []Cell{{Unprotected, Peak}, {Protected, Peak}}, []Level{Peak}},
+		{"both, normal first whatever the order", []Cell{{Protected, Peak}, {Protected, Normal}}, []Level{Normal, Peak}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := levelsOf(c.runs); !slices.Equal(got, c.want) {
+				t.Fatalf("levelsOf(%v) = %v, want %v", c.runs, got, c.want)
+			}
+		})
+	}
+}

@@ -57,8 +57,8 @@ func Execute(ctx context.Context, x Experiment, st Stack, o Options) (*Report, e
 		return nil, err
 	}
 	if m.o.Console != nil {
-		for _, lv := range []Level{Normal, Peak} {
-			if s := x.ScaleFor(m.o.Scale, lv); s != m.o.Scale && slices.ContainsFunc(m.o.Runs, func(c Cell) bool { return c.Level == lv }) {
+		for _, lv := range levelsOf(m.o.Runs) {
+			if s := x.ScaleFor(m.o.Scale, lv); s != m.o.Scale {
 				fmt.Fprintf(m.o.Console, "%s plays its %s-load runs at time scale %.2g, not %.2g: their checks need the requests of longer phases (MinScale)\n", x.Name, lv, s, m.o.Scale)
 			}
 		}

@@ -77,12 +77,8 @@ func overridden(o map[string]string) []string {
 // with, at the time scale of each run's load level (every level when
 // o.Runs is empty), before any stack starts.
 func CheckSettings(x Experiment, o Options) error {
-	runs := o.Runs
-	if len(runs) == 0 {
-		runs = Matrix(nil, nil)
-	}
-	for _, c := range runs {
-		if _, err := runSettings(x, o.Settings, x.ScaleFor(o.Scale, c.Level)); err != nil {
+	for _, lv := range levelsOf(o.Runs) {
+		if _, err := runSettings(x, o.Settings, x.ScaleFor(o.Scale, lv)); err != nil {
 			return err
 		}
 	}
