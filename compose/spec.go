@@ -41,6 +41,14 @@ type Addressing interface {
 	Runs(svc string) bool
 }
 
+// Part is what one stack runs: Only the named services and what they need
+// (nil = all), and APIArgs, flags added to every API process's command
+// line (an experiment's own pool sizes).
+type Part struct {
+	Only    []string
+	APIArgs []string
+}
+
 // Dial is one link a service dials: a Toxiproxy proxy in front of To's
 // named port.
 type Dial struct {

@@ -8,8 +8,8 @@ import (
 const (
 	SvcHAProxy = "haproxy"
 
-	LinkHAPG0  = "haproxy_pg0" // haproxy and replication -> pg0
-	LinkHAPG1  = "haproxy_pg1" // haproxy and replication -> pg1
+	LinkHAPG0  = "haproxy_pg0" // haproxy -> pg0
+	LinkHAPG1  = "haproxy_pg1" // haproxy -> pg1
 	LinkLBApp0 = "lb_app0"     // haproxy (apps) -> app0
 	LinkLBApp1 = "lb_app1"     // haproxy (apps) -> app1
 )

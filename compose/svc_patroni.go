@@ -10,6 +10,11 @@ const (
 	SvcPG0          = "pg0"
 	SvcPG1          = "pg1"
 	LinkPatroniEtcd = "patroni_etcd" // patroni -> etcd
+	// The standby's links to a node, apart from HAProxy's: streaming
+	// replication, pg_rewind and base backups. An experiment can put the
+	// standby at a distance (latency) without slowing the clients' path.
+	LinkReplPG0 = "repl_pg0" // pg1 -> pg0
+	LinkReplPG1 = "repl_pg1" // pg0 -> pg1
 )
 
 // PatroniTimers are Patroni's DCS timers, in seconds. Patroni requires
@@ -44,16 +49,19 @@ type PatroniBackend interface {
 // which shows in every backend's process title).
 func PatroniScope(base int) string { return fmt.Sprintf("whatif-%d", base) }
 
-// PGNodes are the Patroni nodes, each with the link HAProxy and
-// replication reach it through.
-var PGNodes = []struct{ Name, Link string }{{SvcPG0, LinkHAPG0}, {SvcPG1, LinkHAPG1}}
+// PGNodes are the Patroni nodes, each with the link HAProxy reaches it
+// through (Link) and the one the other node replicates from it through
+// (Repl).
+var PGNodes = []struct{ Name, Link, Repl string }{{SvcPG0, LinkHAPG0, LinkReplPG0}, {SvcPG1, LinkHAPG1, LinkReplPG1}}
 
 func patroniNode(name string, offset int) Spec {
+	// the standby dials its peer's replication link
+	repl := map[string]Dial{SvcPG0: {LinkReplPG1, SvcPG1, "main"}, SvcPG1: {LinkReplPG0, SvcPG0, "main"}}[name]
 	return Spec{
 		Name:    name,
 		Offsets: map[string]int{"main": offset, "rest": offset + 1},
 		// pg1 shares pg0's link to etcd: one proxy cuts Patroni off its DCS.
-		Dials:      dialsIf(name == SvcPG0, Dial{LinkPatroniEtcd, SvcEtcd, "main"}),
+		Dials:      append(dialsIf(name == SvcPG0, Dial{LinkPatroniEtcd, SvcEtcd, "main"}), repl),
 		Needs:      []string{SvcEtcd},
 		Image:      ImageDebian,
 		AsPostgres: true,
@@ -85,7 +93,7 @@ func patroniConfig(a Addressing, node string) string {
 	if pb, ok := a.(PatroniBackend); ok {
 		timers, bootstrap = pb.PatroniTimers(), pb.PatroniBootstrap(node)
 	}
-	link := map[string]string{SvcPG0: LinkHAPG0, SvcPG1: LinkHAPG1}[node]
+	link := map[string]string{SvcPG0: LinkReplPG0, SvcPG1: LinkReplPG1}[node]
 	dir := a.Dir(node)
 	boot := map[string]any{
 		"dcs": map[string]any{
@@ -137,7 +145,7 @@ func patroniConfig(a Addressing, node string) string {
 		"bootstrap": boot,
 		"postgresql": map[string]any{
 			"listen":          a.Listen(node, "main"),
-			"connect_address": a.Link(link), // replication and HAProxy reach it through Toxiproxy
+			"connect_address": a.Link(link), // the standby replicates through Toxiproxy
 			"data_dir":        path.Join(dir, "data"),
 			"bin_dir":         PGBinDir,
 			"pgpass":          ConfigFile(a, node, "pgpass"),

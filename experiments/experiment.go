@@ -70,6 +70,9 @@ type Experiment struct {
 	// gets the run's protections, settings and reset like the API, and its
 	// stats are sampled under "<service>." (e.g. "app0.mem.usage_bytes").
 	Instances []string
+	// APIArgs are flags added to every API process of the experiment's
+	// stack (e.g. a larger --db-pool); the API rejects bad ones at start.
+	APIArgs []string
 
 	Phases Phases
 	// MinScale is the smallest time scale the experiment's checks keep
@@ -181,6 +184,11 @@ func (x Experiment) ScaleFor(s float64, lv Level) float64 {
 
 // Needs is every service the experiment names: its Services, the API and
 // the API instances, sorted.
+// Part is the experiment's stack: what it needs and its API flags.
+func (x Experiment) Part() compose.Part {
+	return compose.Part{Only: x.Needs(), APIArgs: x.APIArgs}
+}
+
 func (x Experiment) Needs() []string {
 	all := slices.Concat([]string{compose.SvcAPI}, x.Services, x.Instances)
 	slices.Sort(all)

@@ -15,9 +15,9 @@ import (
 type backend interface {
 	// offers is what a stack of this backend can do, known before it starts.
 	offers() compose.Capabilities
-	// start brings up the named services and what they need (nil = all);
-	// where says where the stack lives, for the console.
-	start(ctx context.Context, only []string, logs io.Writer) (st stoppable, where string, err error)
+	// start brings up a part of the stack; where says where the stack
+	// lives, for the console.
+	start(ctx context.Context, part compose.Part, logs io.Writer) (st stoppable, where string, err error)
 	// reap removes whatever a crashed runner or server left at this base.
 	reap(ctx context.Context) (what string, err error)
 }
@@ -40,12 +40,12 @@ type localBackend struct {
 
 func (b localBackend) offers() compose.Capabilities { return local.Offers() }
 
-func (b localBackend) start(ctx context.Context, only []string, logs io.Writer) (stoppable, string, error) {
+func (b localBackend) start(ctx context.Context, part compose.Part, logs io.Writer) (stoppable, string, error) {
 	// a runner that still holds this base (or died) gives way
 	if err := local.Reap(b.f.runDir()); err != nil {
 		return nil, "", fmt.Errorf("removing leftovers of an earlier run: %w", err)
 	}
-	st, err := local.Start(ctx, local.Config{Topology: b.f.Topology(), RunDir: b.f.runDir(), BinDir: b.bin, Only: only, Logs: logs})
+	st, err := local.Start(ctx, local.Config{Topology: b.f.Topology(), RunDir: b.f.runDir(), BinDir: b.bin, Only: part.Only, APIArgs: part.APIArgs, Logs: logs})
 	if err != nil {
 		return nil, "", err
 	}
@@ -62,8 +62,8 @@ type composeBackend struct{ f *stackFlags }
 func (b composeBackend) offers() compose.Capabilities { return docker.Offers() }
 
 // start: docker.Start first removes whatever a killed runner left at this base.
-func (b composeBackend) start(ctx context.Context, only []string, logs io.Writer) (stoppable, string, error) {
-	st, err := docker.Start(ctx, docker.Config{Topology: b.f.Topology(), Only: only, Logs: logs})
+func (b composeBackend) start(ctx context.Context, part compose.Part, logs io.Writer) (stoppable, string, error) {
+	st, err := docker.Start(ctx, docker.Config{Topology: b.f.Topology(), Only: part.Only, APIArgs: part.APIArgs, Logs: logs})
 	if err != nil {
 		return nil, "", err
 	}

@@ -100,11 +100,11 @@ func cmdUp(ctx context.Context, argv []string) (int, error) {
 }
 
 func cmdServe(ctx context.Context, argv []string) (int, error) {
-	sf, only, err := parseUpFlags(serveCmd, argv)
+	sf, part, err := parseUpFlags(serveCmd, argv)
 	if err != nil {
 		return 2, err
 	}
-	st, err := sf.start(ctx, os.Stdout, only)
+	st, err := sf.start(ctx, os.Stdout, part)
 	if err != nil {
 		return 1, err
 	}
@@ -125,9 +125,9 @@ func cmdServe(ctx context.Context, argv []string) (int, error) {
 }
 
 // parseUpFlags parses up's flags (args.ParseUp).
-func parseUpFlags(cmd string, argv []string) (stackFlags, []string, error) {
-	s, only, err := args.ParseUp(cmd, argv)
-	return stackFlags{s}, only, err
+func parseUpFlags(cmd string, argv []string) (stackFlags, compose.Part, error) {
+	s, part, err := args.ParseUp(cmd, argv)
+	return stackFlags{s}, part, err
 }
 
 // parseStackFlags parses a command that takes only the stack flags.

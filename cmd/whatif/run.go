@@ -50,7 +50,7 @@ func startStack(ctx context.Context, ra args.Run) (*runningStack, error) {
 	if err := b.offers().Check(x.Requires); err != nil {
 		return nil, fmt.Errorf("%s on the %s stack: %w", x.Name, sf.Kind, err)
 	}
-	return sf.start(ctx, os.Stdout, x.Needs())
+	return sf.start(ctx, os.Stdout, x.Part())
 }
 
 // writeReport prints the checks table and writes the run folder.

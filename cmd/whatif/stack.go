@@ -72,7 +72,7 @@ func (r *runningStack) close() {
 
 // start brings a stack up in this process; it dies with this process.
 // only names the services to run (what they need is added); nil = all.
-func (f *stackFlags) start(ctx context.Context, out io.Writer, only []string) (*runningStack, error) {
+func (f *stackFlags) start(ctx context.Context, out io.Writer, part compose.Part) (*runningStack, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (f *stackFlags) start(ctx context.Context, out io.Writer, only []string) (*
 		logs = logf
 	}
 	t0 := time.Now()
-	st, where, err := b.start(ctx, only, logs)
+	st, where, err := b.start(ctx, part, logs)
 	if err != nil {
 		if logf != nil {
 			logf.Close()

@@ -110,6 +110,12 @@ func NewProject(topo compose.Topology, img Images, timers PatroniTimers) (Projec
 // they need (compose.Topology.Select; nil = all), in start order: each
 // after Toxiproxy and after what its spec launches it after.
 func NewProjectFor(topo compose.Topology, img Images, timers PatroniTimers, only []string) (Project, error) {
+	return NewProjectPart(topo, img, timers, compose.Part{Only: only})
+}
+
+// NewProjectPart is NewProjectFor with the API flags of the part too.
+func NewProjectPart(topo compose.Topology, img Images, timers PatroniTimers, part compose.Part) (Project, error) {
+	only := part.Only
 	if err := timers.Validate(); err != nil {
 		return Project{}, fmt.Errorf("docker: %w", err)
 	}
@@ -125,7 +131,7 @@ func NewProjectFor(topo compose.Topology, img Images, timers PatroniTimers, only
 		HostImage: img.Debian,
 	}
 	ip := func(svc string) string { return fmt.Sprintf("10.198.%d.%d", idx, hostID(topo, svc)) }
-	a := addressing{topo: topo, runs: map[string]bool{}, timers: timers, ip: ip}
+	a := addressing{topo: topo, runs: map[string]bool{}, timers: timers, ip: ip, apiArgs: part.APIArgs}
 	for _, n := range names {
 		a.runs[n] = true
 	}

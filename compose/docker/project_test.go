@@ -121,7 +121,7 @@ func TestDependenciesDialThroughToxiproxy(t *testing.T) {
 		{compose.SvcAPI, "'--broker' 'toxiproxy:" + itoa(topo.Link(compose.LinkBroker).Listen) + "'"},
 		{compose.SvcPgBouncer, "host=toxiproxy port=" + itoa(topo.Link(compose.LinkBouncerPG).Listen)},
 		{compose.SvcPG0, `"host": "toxiproxy:` + itoa(topo.Link(compose.LinkPatroniEtcd).Listen)},
-		{compose.SvcPG1, `"connect_address": "toxiproxy:` + itoa(topo.Link(compose.LinkHAPG1).Listen)},
+		{compose.SvcPG1, `"connect_address": "toxiproxy:` + itoa(topo.Link(compose.LinkReplPG1).Listen)},
 		{compose.SvcHAProxy, "server pg0 toxiproxy:" + itoa(topo.Link(compose.LinkHAPG0).Listen)},
 		{compose.SvcEtcd, "--advertise-client-urls http://toxiproxy:" + itoa(topo.Link(compose.LinkPatroniEtcd).Listen)},
 		{compose.SvcAPI, "'--redis-cluster' 'rc0=toxiproxy:" + itoa(topo.Link(compose.LinkRC0).Listen) + ",rc1=toxiproxy:" + itoa(topo.Link(compose.LinkRC1).Listen)},
@@ -218,5 +218,28 @@ func TestProjectForSomeServices(t *testing.T) {
 	}
 	if _, err := NewProjectFor(topo, DefaultImages, DefaultPatroniTimers, []string{"kafka"}); err == nil {
 		t.Error("an unknown service was accepted")
+	}
+}
+
+func TestProjectPartAddsAPIArgs(t *testing.T) {
+	topo := compose.Default(19000)
+	p, err := NewProjectPart(topo, DefaultImages, DefaultPatroniTimers,
+		compose.Part{Only: []string{compose.SvcAPI, compose.SvcApp0}, APIArgs: []string{"--db-pool", "12"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, c := range p.Containers {
+		all := strings.Join(c.Command, " ")
+		has := strings.Contains(all, "'--db-pool' '12'")
+		if api := topo.Service(c.Service).Image == compose.ImageAPI; has != api {
+			t.Errorf("%s: --db-pool 12 in its command is %v, want %v: %s", c.Service, has, api, all)
+		}
+		if has {
+			seen++
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d containers got the API flags, want 2 (api, app0)", seen)
 	}
 }

@@ -33,6 +33,8 @@ type addressing struct {
 	runs   map[string]bool
 	timers PatroniTimers
 	ip     func(svc string) string
+	// apiArgs are added to every api container's command (compose.Part)
+	apiArgs []string
 }
 
 func (a addressing) Backend() compose.Backend { return compose.Docker }
@@ -155,6 +157,9 @@ func (a addressing) fill(c *Container, img Images) error {
 		c.Profiles = []string{profileBroker}
 	}
 	argv := s.Command(a)
+	if s.Image == compose.ImageAPI {
+		argv = append(argv, a.apiArgs...)
+	}
 	var files map[string]string
 	if s.Files != nil {
 		files = s.Files(a)

@@ -33,6 +33,8 @@ type Config struct {
 	// Only is an optional subset of services to start; what they need is
 	// added (compose.Topology.Select). nil = all.
 	Only []string
+	// APIArgs are flags added to every API container's command.
+	APIArgs []string
 	// Logs, if set, receives every container's log lines, prefixed with the
 	// service name, when the stack stops (containers keep their logs until
 	// they are removed).
@@ -88,7 +90,7 @@ type Stack struct {
 func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	began := time.Now()
 	cfg = cfg.withDefaults()
-	proj, err := NewProjectFor(cfg.Topology, cfg.Images, cfg.Patroni, cfg.Only)
+	proj, err := NewProjectPart(cfg.Topology, cfg.Images, cfg.Patroni, compose.Part{Only: cfg.Only, APIArgs: cfg.APIArgs})
 	if err != nil {
 		return nil, err
 	}

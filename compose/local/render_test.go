@@ -83,7 +83,7 @@ func TestRenderedPorts(t *testing.T) {
 			{"patroni rest connect", p.Restapi.ConnectAddress, svc(compose.SvcPG0, "rest")},
 			{"patroni etcd via proxy", p.Etcd.Host, link(compose.LinkPatroniEtcd)},
 			{"postgres listen", p.Postgresql.Listen, svc(compose.SvcPG0, "main")},
-			{"postgres connect via proxy", p.Postgresql.ConnectAddress, link(compose.LinkHAPG0)},
+			{"postgres connect via proxy", p.Postgresql.ConnectAddress, link(compose.LinkReplPG0)},
 			{"data dir", p.Postgresql.DataDir, "/run/x/pg0/data"},
 			{"ttl", fmt.Sprint(p.Bootstrap.DCS.TTL), "5"},
 			{"loop_wait", fmt.Sprint(p.Bootstrap.DCS.LoopWait), "1"},
@@ -160,7 +160,7 @@ func TestRenderedPorts(t *testing.T) {
 func TestPatroniConfigPerNode(t *testing.T) {
 	topo := compose.Default(17000)
 	_, file := rendered(t, topo, PatroniTimers{TTL: 10, LoopWait: 1, RetryTimeout: 4})
-	for node, link := range map[string]string{compose.SvcPG0: compose.LinkHAPG0, compose.SvcPG1: compose.LinkHAPG1} {
+	for node, link := range map[string]string{compose.SvcPG0: compose.LinkReplPG0, compose.SvcPG1: compose.LinkReplPG1} {
 		s := file(node, "patroni.yml")
 		for _, want := range []string{
 			`"name": "` + node + `"`,

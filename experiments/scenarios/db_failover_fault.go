@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
 	. "github.com/whatif-lab/whatif/experiments"
 	"github.com/whatif-lab/whatif/experiments/operator"
+	"golang.org/x/sync/errgroup"
 )
 
 // leaderFault kills or pauses whichever node leads when it is injected,
@@ -39,22 +41,12 @@ func (f *leaderFault) Inject(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ctl := f.e.Stack.Controller()
 	if !f.pause {
-		// A crashed host does not answer with RST the way a killed process
-		// on a live host does: every path into it goes silent, new
-		// connections included (chaos.Blackhole). Cut before the kill.
-		for _, l := range f.e.Topology.LinksTo(v) {
-			c, err := chaos.Blackhole(f.e.Toxi, l.Name)
-			if err != nil {
-				return err
-			}
-			f.cut = append(f.cut, c)
-			if err := c.Inject(ctx); err != nil {
-				return fmt.Errorf("blackholing %s: %w", l.Name, err)
-			}
+		if err := f.crash(ctx, ctl, v); err != nil {
+			return err
 		}
 	}
-	ctl := f.e.Stack.Controller()
 	if f.pause {
 		f.proc = chaos.Pause(ctl, v)
 	} else {
@@ -73,6 +65,64 @@ func (f *leaderFault) Inject(ctx context.Context) error {
 	f.stopWatch, f.watchDone = cancel, make(chan struct{})
 	go f.watchPromotion(wctx, v)
 	return nil
+}
+
+// crash makes the victim's host vanish before its processes are killed.
+// A host dies at one instant; cutting its links and stopping its
+// processes takes milliseconds, so the order decides which way the
+// figures err. First the standby's link: the WAL still on its way there
+// is gone with the host (the standby's lag, standbyDistance). Then a
+// freeze of every process, so nothing more is acknowledged; commits a
+// client saw acknowledged in between (~the freeze's signalling time,
+// crash_freeze_seconds) count as lost too. The other order let the
+// standby catch up for the ~25 ms the freeze and the cuts took. Then every
+// other path goes silent, new connections included (chaos.Blackhole: a
+// dead host does not answer RST the way a killed process on a live host
+// does), and the kill follows (Inject).
+func (f *leaderFault) crash(ctx context.Context, ctl compose.Controller, victim string) error {
+	var repl, rest []string
+	for _, l := range f.e.Topology.LinksTo(victim) {
+		if l.From == compose.SvcPG0 || l.From == compose.SvcPG1 {
+			repl = append(repl, l.Name)
+		} else {
+			rest = append(rest, l.Name)
+		}
+	}
+	t0 := time.Now()
+	if err := f.cutLinks(ctx, repl); err != nil {
+		return err
+	}
+	t1 := time.Now()
+	if err := ctl.Pause(ctx, victim); err != nil {
+		return fmt.Errorf("freezing %s: %w", victim, err)
+	}
+	t2 := time.Now()
+	if err := f.cutLinks(ctx, rest); err != nil {
+		return err
+	}
+	f.e.Run.SetFact("crash_standby_cut_seconds", t1.Sub(t0).Seconds())
+	f.e.Run.SetFact("crash_freeze_seconds", t2.Sub(t1).Seconds())
+	f.e.Run.SetFact("crash_cut_seconds", time.Since(t2).Seconds())
+	return nil
+}
+
+// cutLinks blackholes the named links concurrently.
+func (f *leaderFault) cutLinks(ctx context.Context, links []string) error {
+	var g errgroup.Group
+	for _, l := range links {
+		c, err := chaos.Blackhole(f.e.Toxi, l)
+		if err != nil {
+			return err
+		}
+		f.cut = append(f.cut, c)
+		g.Go(func() error {
+			if err := c.Inject(ctx); err != nil {
+				return fmt.Errorf("blackholing %s: %w", l, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // watchPromotion polls the surviving node until it reports primary.

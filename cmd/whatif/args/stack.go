@@ -58,25 +58,25 @@ func ParseStack(cmd string, argv []string) (*Stack, error) {
 
 // ParseUp parses up's flags: the stack flags and --for, which names an
 // experiment whose services alone are started (nil = the whole stack).
-func ParseUp(cmd string, argv []string) (*Stack, []string, error) {
+func ParseUp(cmd string, argv []string) (*Stack, compose.Part, error) {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	s := addStack(fs)
 	forX := fs.String("for", "", "start only what this experiment needs (whatif list); default: the whole stack")
 	if err := Parse(fs, argv); err != nil {
-		return nil, nil, err
+		return nil, compose.Part{}, err
 	}
 	if err := noArgs(cmd, fs); err != nil {
-		return nil, nil, err
+		return nil, compose.Part{}, err
 	}
 	if err := s.Validate(); err != nil {
-		return nil, nil, err
+		return nil, compose.Part{}, err
 	}
 	if *forX == "" {
-		return s, nil, nil
+		return s, compose.Part{}, nil
 	}
 	x, err := scenarios.Lookup(*forX)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--for: %w", err)
+		return nil, compose.Part{}, fmt.Errorf("--for: %w", err)
 	}
-	return s, x.Needs(), nil
+	return s, x.Part(), nil
 }
