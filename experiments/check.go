@@ -70,6 +70,13 @@ func AtPeak(c Check) Check {
 	return c
 }
 
+// AtNormal restricts a check to normal-load runs.
+func AtNormal(c Check) Check {
+	c.Level = Normal
+	c.Name += " (normal)"
+	return c
+}
+
 // Measure extracts one number from a run. An error means the run holds no
 // data to decide on, and makes the check Unknown.
 type Measure func(r *Run) (float64, error)

@@ -67,10 +67,16 @@ func TestJudgeWeakBaselineIsUnknown(t *testing.T) {
 }
 
 func TestJudgeSkipsOtherLevels(t *testing.T) {
-	r := &Run{Level: Normal}
-	out := judge(r, []Check{AtPeak(AtLeast("x", constant(1, nil), 1, Ratio))})
-	if len(out) != 0 {
-		t.Fatalf("peak-only check judged in a normal run: %+v", out)
+	for _, c := range []struct {
+		run   Level
+		check Check
+	}{
+		{Normal, AtPeak(AtLeast("x", constant(1, nil), 1, Ratio))},
+		{Peak, AtNormal(AtLeast("x", constant(1, nil), 1, Ratio))},
+	} {
+		if out := judge(&Run{Level: c.run}, []Check{c.check}); len(out) != 0 {
+			t.Errorf("%s check judged in a %s run: %+v", c.check.Level, c.run, out)
+		}
 	}
 }
 

@@ -44,6 +44,15 @@ func failureMix(s loadgen.Summary) string {
 	return out
 }
 
+// DegradedRate is the share of the client's answers in a phase that were
+// degraded (X-Degraded: 1): served, but not what was asked for.
+func DegradedRate(p Phase, ops ...string) Measure {
+	return func(r *Run) (float64, error) {
+		s, err := r.Client(p, ops...)
+		return s.DegradedRate, err
+	}
+}
+
 // P99 is the client's 99th percentile latency in a phase, in seconds.
 func P99(p Phase, ops ...string) Measure {
 	return func(r *Run) (float64, error) {

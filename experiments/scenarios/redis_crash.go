@@ -16,8 +16,16 @@ import (
 
 // Scenario 1: Redis crashes; all traffic falls through to the database.
 const (
-	redisCrashRate    = 100  // req/s at normal load; peak is 10x
-	redisWarmTop      = 5000 // keys warmed before each run: ~92% of reads under the Zipf law
+	redisCrashRate = 100 // req/s at normal load; peak is 10x
+	// Before each run Redis holds the 20,000 hottest items (97% of reads
+	// under the Zipf law) and L1 the 150 hottest (74%: the seed's "L1 covers
+	// the Pareto set, ~80% of traffic"). An item read holds its connection
+	// 40 ms, so the DB serves ~100 reads/s: the normal rate, as in the seed,
+	// where Redis down at normal load already overwhelms the DB. At peak the
+	// L1 misses (~260/s) are 2.6x what it serves, and the breaker must shed
+	// them; with a 10k-entry L1 (92%) and 20 ms reads it never opened.
+	redisWarmTop      = 20000
+	l1Top             = 150
 	redisClientTimout = 2 * time.Second
 )
 
@@ -36,6 +44,7 @@ var redisCrash = Experiment{
 		"answers degraded instead of queueing, and after Redis restarts cold the hottest keys are warmed " +
 		"before traffic reaches it, so the DB sees no thundering herd.",
 	Services: []string{compose.SvcRedis},
+	APIArgs:  []string{"--l1-size", fmt.Sprint(l1Top)},
 	Load: Load{
 		Rate: redisCrashRate,
 		// enough connections for the peak rate times the client timeout:
@@ -46,9 +55,15 @@ var redisCrash = Experiment{
 		},
 		Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: redisClientTimout} },
 	},
-	Mitigation:        []string{"l1_cache", "db_breaker", "db_timeouts", "cache_warm"},
+	Mitigation: []string{"l1_cache", "db_breaker", "cache_warm"},
+	// Off in both runs, not claimed: the seed's layers here are L1, the
+	// breaker, degraded answers and warming, and with the breaker on,
+	// switching the timeouts off alone broke no check (its slow-call
+	// threshold trips on the pool's queueing). The unprotected run queues
+	// for connections without a bound: the seed's "threads all blocked".
+	Off:               []string{"db_timeouts"},
 	RunnerProtections: []string{"cache_warm"},
-	Settings:          map[string]string{"breaker_cooldown": "30s"},
+	Settings:          map[string]string{"breaker_cooldown": "30s", "query_cost": "40ms"},
 	ScaledSettings:    []string{"breaker_cooldown"},
 	Phases:            Phases{Baseline: 20 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
 	Fault:             func(e *Env) chaos.Fault { return chaos.Kill(e.Stack.Controller(), compose.SvcRedis) },
@@ -59,7 +74,10 @@ var redisCrash = Experiment{
 	Prepare: func(ctx context.Context, e *Env) error {
 		// a fresh pool may hold a connection a failover check cut: retry
 		return retryFor(ctx, 10*time.Second, func() error {
-			_, err := e.Admin().Warm(ctx, redisWarmTop, true)
+			if _, err := e.Admin().Warm(ctx, redisWarmTop, false); err != nil {
+				return err
+			}
+			_, err := e.Admin().Warm(ctx, l1Top, true)
 			return err
 		})
 	},
@@ -73,9 +91,10 @@ var redisCrash = Experiment{
 		)),
 	},
 	Holds: []Check{
-		AtLeast("L1 share of reads during the fault",
-			Share(Faulted, []string{"cache.l1_hits", "cache.l1_stale"}, []string{"item_reads"}), 0.80, Percent),
 		AtMost("client error rate during the fault", ErrorRate(Faulted), 0.01, Percent),
+		// The seed's "L1 hit: nobody notices". At peak a quarter of the
+		// reads are L1 misses the breaker answers degraded, as the seed says.
+		AtNormal(AtMost("degraded answers during the fault", DegradedRate(Faulted), 0.01, Percent)),
 		AtMost("DB read demand during the fault / DB capacity", RatioOf(Rate(Faulted, redisDB), dbCapacity), 1, Ratio),
 		// a herd lasts seconds; a 3 s mean keeps per-second noise of a few
 		// misses per second from reading as one
