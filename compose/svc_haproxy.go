@@ -54,9 +54,7 @@ func haproxyConfig(a Addressing) string {
 	w("  timeout client 1h")
 	w("  timeout server 1h")
 	w("  timeout check 1s")
-	// on-marked-down shutdown-sessions cuts sessions to a demoted leader:
-	// that is what prevented split-brain writes in the measured SIGSTOP case.
-	w("  default-server inter 500ms fastinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions")
+	w("  default-server inter 500ms fastinter 250ms fall 2 rise 1")
 	w("")
 	w("frontend pg_write_in")
 	w("  bind %s", a.Listen(SvcHAProxy, "main"))
@@ -65,8 +63,10 @@ func haproxyConfig(a Addressing) string {
 	w("backend pg_write")
 	w("  option httpchk OPTIONS /primary")
 	w("  http-check expect status 200")
+	// on-marked-down shutdown-sessions cuts sessions to a demoted leader:
+	// that is what prevented split-brain writes in the measured SIGSTOP case.
 	for _, n := range PGNodes {
-		w("  server %s %s %s", n.Name, a.Link(n.Link), check(n.Name))
+		w("  server %s %s %s on-marked-down shutdown-sessions", n.Name, a.Link(n.Link), check(n.Name))
 	}
 	w("")
 	w("frontend pg_read_in")
@@ -85,9 +85,13 @@ func haproxyConfig(a Addressing) string {
 	for _, n := range PGNodes {
 		w("  server %s %s %s on-marked-up shutdown-backup-sessions", n.Name, a.Link(n.Link), check(n.Name))
 	}
-	// The leader serves reads only while no replica is up.
+	// No session is cut when a replica goes down: a promoted replica still
+	// answers its reads (cutting them cost 1.5-3 s of retried reads at
+	// every promotion), and a dead one's sessions fail by themselves. The
+	// leader serves reads only while no replica is up, and loses them when
+	// it stops leading: a frozen leader's sessions would hang, not fail.
 	for _, n := range PGNodes {
-		w("  server %s_leader %s backup track pg_write/%s", n.Name, a.Link(n.Link), n.Name)
+		w("  server %s_leader %s backup track pg_write/%s on-marked-down shutdown-sessions", n.Name, a.Link(n.Link), n.Name)
 	}
 	w("")
 	b.WriteString(AppsBalancer(a.Listen(SvcHAProxy, "apps"), a.Link))

@@ -134,8 +134,8 @@ func TestRenderedPorts(t *testing.T) {
 			"on-marked-down shutdown-sessions",
 			fmt.Sprintf("server pg0 %s check addr 127.0.0.1 port %d", link(compose.LinkHAPG0), topo.Service(compose.SvcPG0).Port("rest")),
 			fmt.Sprintf("server pg1 %s check addr 127.0.0.1 port %d", link(compose.LinkHAPG1), topo.Service(compose.SvcPG1).Port("rest")),
-			fmt.Sprintf("server pg0_leader %s backup track pg_write/pg0", link(compose.LinkHAPG0)),
-			fmt.Sprintf("server pg1_leader %s backup track pg_write/pg1", link(compose.LinkHAPG1)),
+			fmt.Sprintf("server pg0_leader %s backup track pg_write/pg0 on-marked-down shutdown-sessions", link(compose.LinkHAPG0)),
+			fmt.Sprintf("server pg1_leader %s backup track pg_write/pg1 on-marked-down shutdown-sessions", link(compose.LinkHAPG1)),
 		}
 		for _, l := range lines {
 			if !strings.Contains(ha, l) {
