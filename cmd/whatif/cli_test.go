@@ -54,7 +54,7 @@ func TestRejectsBadInput(t *testing.T) {
 		{[]string{"explain", "nope"}, `unknown experiment "nope"`},
 		{[]string{"down", "--base", "70000"}, "--base 70000"},
 		// checked before any stack starts, naming the experiment's own protections
-		{[]string{"run", "redis-crash", "--break", "cache_bound"}, `not a protection of redis-crash (its protections: cache_warm, db_breaker, db_timeouts, l1_cache)`},
+		{[]string{"run", "redis-crash", "--break", "cache_bound"}, `not a protection of redis-crash (its protections: cache_warm, db_breaker, l1_cache)`},
 		{[]string{"run", "hot-key-replicas", "--break", "hot_key_l1"}, `not a protection of hot-key-replicas`},
 		{[]string{"up", "--for", "nope"}, `--for: unknown experiment "nope"`},
 		{[]string{"up", "extra"}, "unexpected arguments"},
