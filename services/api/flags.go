@@ -28,6 +28,7 @@ type flags struct {
 	broker         string
 	dbPool         int
 	reportPool     int
+	replicaLife    time.Duration
 	checkoutConns  int
 	checkoutSlots  int
 	shedWaitLow    time.Duration
@@ -64,6 +65,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.IntVar(&f.checkoutWork, "checkout-workers", 0, "consumers applying queued checkouts in this process (needs --broker; 0 = none)")
 	fs.IntVar(&f.dbPool, "db-pool", 4, "max connections per Postgres pool")
 	fs.IntVar(&f.reportPool, "report-pool", 2, "max connections of the report pool on the replica (used when heavy_isolation is on)")
+	fs.DurationVar(&f.replicaLife, "replica-conn-lifetime", 0, "close each pooled read connection after about this long (0 = never), so reads follow the load balancer to the current replica after a failover")
 	fs.IntVar(&f.checkoutConns, "checkout-conns", 150, "most connections each checkout pool opens; without db_pooler each is a Postgres backend, and 150 is more than the stack's max_connections (100)")
 	fs.IntVar(&f.checkoutSlots, "checkout-slots", 6, "priority_shed: checkouts working in the database at a time; the rest wait, high priority first")
 	fs.DurationVar(&f.shedWaitLow, "shed-wait-low", 250*time.Millisecond, "priority_shed: a low-priority checkout waiting this long for a slot is shed (503)")
@@ -134,6 +136,7 @@ func (f flags) validate() error {
 	}
 	add(config.IntRange("--db-pool", f.dbPool, 1, 1000))
 	add(config.IntRange("--report-pool", f.reportPool, 1, 1000))
+	add(config.DurationRange("--replica-conn-lifetime", f.replicaLife, 0, time.Hour))
 	add(config.IntRange("--checkout-conns", f.checkoutConns, 1, 100000))
 	add(config.IntRange("--checkout-slots", f.checkoutSlots, 1, 10_000))
 	for _, w := range []struct {

@@ -53,6 +53,7 @@ func TestParseFlags(t *testing.T) {
 		{name: "no checkout slots", args: with("--checkout-slots", "0"), wantErr: "--checkout-slots"},
 		{name: "zero client rate", args: with("--client-rate", "0"), wantErr: "--client-rate 0: want a rate"},
 		{name: "zero report pool", args: with("--report-pool", "0"), wantErr: "--report-pool 0: must be in 1..1000"},
+		{name: "negative replica lifetime", args: with("--replica-conn-lifetime", "-1s"), wantErr: "--replica-conn-lifetime"},
 		{name: "zero checkout conns", args: with("--checkout-conns", "0"), wantErr: "--checkout-conns 0"},
 		{name: "negative rebuild cost", args: with("--rebuild-cost", "-1s"), wantErr: "--rebuild-cost -1s"},
 		{name: "cluster node without port", args: with("--redis-cluster", "rc0=h:"), wantErr: `--redis-cluster node rc0 "h:": port must be`},

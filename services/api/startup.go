@@ -63,7 +63,7 @@ func newApp(f flags) (*app, error) {
 		return nil, err
 	}
 	if f.pgReplica != "" {
-		if a.replica, err = db.Open("replica", f.pgReplica, f.dbPool, a.dbConnectTimeout); err != nil {
+		if a.replica, err = db.Open("replica", f.pgReplica, f.dbPool, a.dbConnectTimeout, db.Lifetime(f.replicaLife)); err != nil {
 			return nil, err
 		}
 		if a.reports, err = db.Open("reports", f.pgReplica, f.reportPool, a.dbConnectTimeout, db.Serial()); err != nil {

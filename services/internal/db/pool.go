@@ -100,6 +100,19 @@ func Lazy() Option {
 	}
 }
 
+// Lifetime closes each connection between d and 1.5 d after it opened, so a
+// pool behind a load balancer follows its routing: after a failover the
+// balancer sends new connections to the new replica, while open ones stay
+// where they were. 0 keeps pgxpool's default (an hour).
+func Lifetime(d time.Duration) Option {
+	return func(c *pgxpool.Config) {
+		if d > 0 {
+			c.MaxConnLifetime = d
+			c.MaxConnLifetimeJitter = d / 2
+		}
+	}
+}
+
 // SimpleProtocol sends queries without named prepared statements, which a
 // pooler in transaction mode (PgBouncer) cannot keep per client.
 func SimpleProtocol() Option {
