@@ -37,14 +37,14 @@ func dbFailover(pause bool) Experiment {
 		Name:     "db-failover",
 		Title:    "Database primary goes down",
 		Scenario: 2,
-		Shows: "SIGKILL of the Patroni leader (Patroni and its whole postmaster tree) and every link into its host " +
-			"blackholed, as when a machine dies, under a write/read mix. Unprotected (the app dials the database hosts " +
-			"itself, no timeouts, no retries, no idempotency, no Retry-After, reads on the primary): writes fail, " +
-			"requests pile up to the client timeout, reads fail too. Protected (writes through HAProxy, which follows " +
-			"Patroni's leader): reads " +
-			"keep flowing from the replica, writes get 503 + Retry-After and succeed on retry with the same " +
-			"Idempotency-Key, and an audit finds every acknowledged order exactly once; the old primary " +
-			"rejoins as a replica via pg_rewind.",
+		Shows: "The Patroni leader's host dies under a write/read mix: every link into it blackholed, Patroni and " +
+			"its whole postmaster tree SIGKILLed; the standby is 20 ms away. Unprotected (the app dials the database " +
+			"hosts itself, no timeouts, no retries, no idempotency, no Retry-After, reads on the primary, asynchronous " +
+			"replication): writes fail, requests pile up to the client timeout, reads fail too, and orders the " +
+			"primary acknowledged but had not yet shipped are lost. Protected (writes through HAProxy, which follows " +
+			"Patroni's leader; synchronous commit, ~20 ms a write): reads keep flowing from the replica, writes get " +
+			"503 + Retry-After and succeed on retry with the same Idempotency-Key, and an audit finds every " +
+			"acknowledged order exactly once; the old primary rejoins as a replica via pg_rewind.",
 		Services: []string{compose.SvcPG0, compose.SvcPG1, compose.SvcHAProxy},
 		// A synchronous commit holds its connection standbyDistance longer:
 		// 300 writes/s at peak × ~25 ms keeps ~7.5 busy, and the 4 the other
