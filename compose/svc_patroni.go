@@ -54,9 +54,20 @@ func PatroniScope(base int) string { return fmt.Sprintf("whatif-%d", base) }
 // (Repl).
 var PGNodes = []struct{ Name, Link, Repl string }{{SvcPG0, LinkHAPG0, LinkReplPG0}, {SvcPG1, LinkHAPG1, LinkReplPG1}}
 
+// ReplLink is the link the other node replicates from node through.
+func ReplLink(node string) string {
+	for _, n := range PGNodes {
+		if n.Name == node {
+			return n.Repl
+		}
+	}
+	panic("compose: not a Patroni node: " + node)
+}
+
 func patroniNode(name string, offset int) Spec {
 	// the standby dials its peer's replication link
-	repl := map[string]Dial{SvcPG0: {LinkReplPG1, SvcPG1, "main"}, SvcPG1: {LinkReplPG0, SvcPG0, "main"}}[name]
+	peer := map[string]string{SvcPG0: SvcPG1, SvcPG1: SvcPG0}[name]
+	repl := Dial{ReplLink(peer), peer, "main"}
 	return Spec{
 		Name:    name,
 		Offsets: map[string]int{"main": offset, "rest": offset + 1},
@@ -93,7 +104,7 @@ func patroniConfig(a Addressing, node string) string {
 	if pb, ok := a.(PatroniBackend); ok {
 		timers, bootstrap = pb.PatroniTimers(), pb.PatroniBootstrap(node)
 	}
-	link := map[string]string{SvcPG0: LinkReplPG0, SvcPG1: LinkReplPG1}[node]
+	link := ReplLink(node)
 	dir := a.Dir(node)
 	boot := map[string]any{
 		"dcs": map[string]any{

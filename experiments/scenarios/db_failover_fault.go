@@ -80,11 +80,10 @@ func (f *leaderFault) Inject(ctx context.Context) error {
 // dead host does not answer RST the way a killed process on a live host
 // does), and the kill follows (Inject).
 func (f *leaderFault) crash(ctx context.Context, ctl compose.Controller, victim string) error {
-	var repl, rest []string
+	repl := []string{compose.ReplLink(victim)}
+	var rest []string
 	for _, l := range f.e.Topology.LinksTo(victim) {
-		if l.From == compose.SvcPG0 || l.From == compose.SvcPG1 {
-			repl = append(repl, l.Name)
-		} else {
+		if l.Name != repl[0] {
 			rest = append(rest, l.Name)
 		}
 	}
