@@ -128,16 +128,28 @@ func TestCheckBreak(t *testing.T) {
 	}
 }
 
-// make test plays the cascade at peak only (Makefile, CI_RUNS): every
-// check of the unprotected run at normal load is also judged at peak, so
-// unprotected/peak judges all the unprotected checks. This test keeps that
-// true; make experiment still plays all four runs.
-func TestEveryNormalCascadeCheckIsJudgedAtPeak(t *testing.T) {
+// make test plays the unprotected and the protected run at peak only
+// (Makefile, CI_RUNS): every check judged at normal load must be judged at
+// peak too, or make test would never judge it. The exception is the
+// experiment make test also plays at normal load (Makefile, UNPRIV_RUNS).
+// make experiment still plays all four runs.
+func TestCIJudgesEveryCheck(t *testing.T) {
+	const playedAtNormal = "redis-crash"
 	for _, x := range All() {
-		for _, c := range x.Cascade {
-			if c.Level != "" && c.Level != Peak {
-				t.Errorf("%s: cascade check %q is judged at %s only, which make test does not play unprotected", x.Name, c.Name, c.Level)
+		for _, half := range []struct {
+			name   string
+			checks []Check
+		}{{"cascade", x.Cascade}, {"holds", x.Holds}} {
+			for _, c := range half.checks {
+				if c.Level == Normal && !(half.name == "holds" && x.Name == playedAtNormal) {
+					t.Errorf("%s: %s check %q is judged at normal load only, which make test does not play", x.Name, half.name, c.Name)
+				}
 			}
 		}
+	}
+	if x, err := Lookup(playedAtNormal); err != nil {
+		t.Fatal(err)
+	} else if !slices.ContainsFunc(x.Holds, func(c Check) bool { return c.Level == Normal }) {
+		t.Errorf("%s no longer has a normal-only check: make test need not play its protected normal run (Makefile, UNPRIV_RUNS)", playedAtNormal)
 	}
 }
