@@ -69,6 +69,12 @@ func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration, o
 	cfg.MinConns = int32(maxConns)
 	cfg.HealthCheckPeriod = 500 * time.Millisecond
 	cfg.ConnConfig.OnNotice = noteNotice
+	// Each pool names its backends, so that pg_stat_activity shows which
+	// server a pool's connections are on (db-failover awaits its reads on
+	// the replica by this name).
+	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
+		cfg.ConnConfig.RuntimeParams["application_name"] = AppName(name)
+	}
 	for _, o := range opts {
 		o(cfg)
 	}
@@ -86,6 +92,9 @@ func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration, o
 	}
 	return &Pool{name: name, p: p}, nil
 }
+
+// AppName is the application_name of a pool's connections.
+func AppName(pool string) string { return "whatif-" + pool }
 
 // Option adjusts a pool's configuration.
 type Option func(*pgxpool.Config)

@@ -32,3 +32,20 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+// A pool names its connections unless the DSN does.
+func TestOpenNamesConnections(t *testing.T) {
+	for _, c := range []struct{ dsn, want string }{
+		{"postgres://u@127.0.0.1:1/db", "whatif-replica"},
+		{"postgres://u@127.0.0.1:1/db?application_name=mine", "mine"},
+	} {
+		p, err := Open("replica", c.dsn, 1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.p.Config().ConnConfig.RuntimeParams["application_name"]; got != c.want {
+			t.Errorf("%s: application_name %q, want %q", c.dsn, got, c.want)
+		}
+		p.p.Close()
+	}
+}
