@@ -153,7 +153,7 @@ func (b *bulkExports) Inject(ctx context.Context) error {
 			{Op: fresh("bulk-export", 1<<60, oomBulkKB), Weight: 1},
 			{Op: fresh("sync-export", 1<<61, oomSyncKB), Weight: 1},
 		},
-		Policy:         loadgen.Policy{Timeout: oomBulkWait},
+		Policy: loadgen.Policy{Timeout: oomBulkWait},
 	}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel, b.done = cancel, make(chan struct{})
