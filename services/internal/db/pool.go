@@ -73,7 +73,7 @@ func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration, o
 	// server a pool's connections are on (db-failover awaits its reads on
 	// the replica by this name).
 	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
-		cfg.ConnConfig.RuntimeParams["application_name"] = AppName(name)
+		cfg.ConnConfig.RuntimeParams["application_name"] = "whatif-" + name
 	}
 	for _, o := range opts {
 		o(cfg)
@@ -92,9 +92,6 @@ func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration, o
 	}
 	return &Pool{name: name, p: p}, nil
 }
-
-// AppName is the application_name of a pool's connections.
-func AppName(pool string) string { return "whatif-" + pool }
 
 // Option adjusts a pool's configuration.
 type Option func(*pgxpool.Config)
