@@ -27,7 +27,7 @@ TEST_PKGS := chromium fonts-dejavu-core
 # is that experiment's, already run here.
 # redis-crash runs as a normal user instead (experiments-unprivileged).
 CI_RUNS := unprotected/peak,protected/peak
-EXPERIMENTS_QUICK := db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing:protected hot-key hot-key-replicas:protected app-oom traffic-spike traffic-spike-queue:protected slow-query
+EXPERIMENTS_QUICK := db-failover db-failover-pause retry-storm cache-stampede cache-stampede-coalescing:protected hot-key hot-key-replicas:protected app-oom traffic-spike traffic-spike-queue:protected traffic-spike-pooler:protected slow-query
 # STACK=compose runs `make experiment` on the docker compose reference stack.
 STACK ?= local
 IMAGE_TAG ?= $(or $(WHATIF_IMAGE_TAG),dev)

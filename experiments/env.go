@@ -1,10 +1,14 @@
 package experiments
 
 import (
+	"fmt"
 	"math"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/compose"
@@ -54,11 +58,49 @@ type Env struct {
 	on map[string]bool // protections of this run, API and runner side
 
 	offered atomic.Uint64 // math.Float64bits of an offered-rate override; 0 = the run's rate
+	mixOps  []string      // the run's ops, in the order of its mix
+	weights atomic.Pointer[[]int]
 }
 
 // SetOffered overrides the offered load (req/s) from now on; 0 restores
 // the run's own rate. Traffic faults (a spike) use it.
 func (e *Env) SetOffered(rate float64) { e.offered.Store(math.Float64bits(rate)) }
+
+// SetMix overrides the weights of the run's op mix, by op name, from now
+// on; an op not named gets none. nil restores the experiment's own mix.
+// Traffic faults that change who sends (a bot joining a spike) use it.
+func (e *Env) SetMix(weights map[string]int) error {
+	if weights == nil {
+		e.weights.Store(nil)
+		return nil
+	}
+	w := make([]int, len(e.mixOps))
+	total := 0
+	for name, n := range weights {
+		i := slices.Index(e.mixOps, name)
+		if i < 0 {
+			return fmt.Errorf("mix: no op %q in this run (ops: %s)", name, strings.Join(e.mixOps, ", "))
+		}
+		if n < 0 {
+			return fmt.Errorf("mix: op %q has a negative weight (%d)", name, n)
+		}
+		w[i] = n
+		total += n
+	}
+	if total == 0 {
+		return fmt.Errorf("mix: weights %v send nothing", weights)
+	}
+	e.weights.Store(&w)
+	return nil
+}
+
+// mixWeights is the mix's weights now; nil = the experiment's own.
+func (e *Env) mixWeights(time.Duration) []int {
+	if w := e.weights.Load(); w != nil {
+		return *w
+	}
+	return nil
+}
 
 // offeredRate is the load the client offers now.
 func (e *Env) offeredRate(runRate float64) float64 {

@@ -308,11 +308,17 @@ func (m *matrix) play(ctx context.Context, env *Env) error {
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	con := newConsole(o.Console, r, x)
+	mix := x.Load.Ops(env)
+	env.mixOps = make([]string, len(mix))
+	for i, w := range mix {
+		env.mixOps[i] = w.Op.Name()
+	}
 	plan := loadgen.Plan{
 		Rate:           func(time.Duration) float64 { return env.offeredRate(r.Rate) },
+		Weights:        env.mixWeights,
 		UntilCancelled: true, // stopped by the runner once the recovery window has been observed
 		MaxInFlight:    x.Load.InFlightLimit(),
-		Mix:            x.Load.Ops(env),
+		Mix:            mix,
 		Seed:           o.Seed,
 		OnResult:       func(res loadgen.Result) { env.Ledger.observe(res); con.result(res) },
 		OnSecond:       con.second,

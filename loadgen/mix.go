@@ -1,6 +1,9 @@
 package loadgen
 
-import "math/rand/v2"
+import (
+	"fmt"
+	"math/rand/v2"
+)
 
 // mix picks an op per request, reproducibly for a given seed.
 type mix struct {
@@ -47,4 +50,33 @@ func (m *mix) pick() *mixEntry {
 		}
 	}
 	return &m.entries[len(m.entries)-1]
+}
+
+// pickWeighted picks by weights w (one per entry) instead of the plan's;
+// nil w is pick.
+func (m *mix) pickWeighted(w []int) (*mixEntry, error) {
+	if w == nil {
+		return m.pick(), nil
+	}
+	if len(w) != len(m.entries) {
+		return nil, fmt.Errorf("loadgen: Weights gave %d weights for %d ops", len(w), len(m.entries))
+	}
+	total := 0
+	for i, x := range w {
+		if x < 0 {
+			return nil, fmt.Errorf("loadgen: Weights gave %s a negative weight (%d)", m.entries[i].op.Name(), x)
+		}
+		total += x
+	}
+	if total == 0 {
+		return nil, fmt.Errorf("loadgen: Weights summed to zero")
+	}
+	n := m.rng.IntN(total)
+	for i, x := range w {
+		if n < x {
+			return &m.entries[i], nil
+		}
+		n -= x
+	}
+	return &m.entries[len(m.entries)-1], nil // unreachable: n < total
 }

@@ -24,8 +24,14 @@ type Plan struct {
 	Duration    time.Duration
 	MaxInFlight int        // bound on concurrent logical requests (workers)
 	Mix         []Weighted // chosen per request by a RNG seeded with Seed
-	Policy      Policy     // client policy for entries without their own
-	Seed        int64
+	// Weights, if set, gives the mix's weights at each moment since the
+	// start, one per Mix entry in order; a nil result means Mix's own. A
+	// traffic fault that changes who sends (a bot joins a spike) uses it.
+	// A result of the wrong length, with a negative weight or summing to
+	// zero stops the run with an error.
+	Weights func(elapsed time.Duration) []int
+	Policy  Policy // client policy for entries without their own
+	Seed    int64
 	// UntilCancelled schedules requests until Run's context is cancelled
 	// instead of for Duration, which must then be zero. Rate must not stay
 	// at zero for good: the scheduler walks through a stretch without

@@ -41,7 +41,7 @@ func Run(ctx context.Context, p Plan) (*Timeline, error) {
 		go rep.run()
 	}
 	r.schedule(rep)
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || r.err != nil {
 		r.tl.stoppedAt(time.Since(start))
 	}
 	if testHookScheduled != nil {
@@ -52,6 +52,9 @@ func Run(ctx context.Context, p Plan) (*Timeline, error) {
 	r.tl.freezeAll()
 	if rep != nil {
 		rep.close()
+	}
+	if r.err != nil {
+		return r.tl, r.err
 	}
 	return r.tl, ctx.Err()
 }
@@ -77,6 +80,7 @@ type runner struct {
 	jobs    chan job // unbuffered: a send succeeds only into an idle worker
 	workers sync.WaitGroup
 	spawned int
+	err     error // a bad Weights result; the schedule stopped there
 }
 
 // schedule is the single scheduling goroutine: it wakes at ~1 ms
@@ -99,7 +103,12 @@ func (r *runner) schedule(rep *reporter) {
 	for {
 		now := time.Since(r.start)
 		for more && nextOff <= now {
-			e := r.mix.pick()
+			e, err := r.pickAt(nextOff)
+			if err != nil {
+				r.err = err
+				more = false
+				break
+			}
 			r.tl.offer(nextOff, e.op.Name())
 			pending = append(pending, job{off: nextOff, seq: seq, entry: e, deadline: now + dropAfter})
 			seq++
@@ -149,6 +158,14 @@ func (r *runner) schedule(rep *reporter) {
 			head++
 		}
 	}
+}
+
+// pickAt picks the op of a request scheduled at off.
+func (r *runner) pickAt(off time.Duration) (*mixEntry, error) {
+	if r.plan.Weights == nil {
+		return r.mix.pick(), nil
+	}
+	return r.mix.pickWeighted(r.plan.Weights(off))
 }
 
 // dispatch hands j to an idle worker or starts a new one; false when all

@@ -23,6 +23,7 @@ var registry = []Experiment{
 	slowQuery,
 	trafficSpike,
 	trafficSpikeQueue,
+	trafficSpikePooler,
 	appOOM,
 	hotKey,
 	hotKeyReplicas,

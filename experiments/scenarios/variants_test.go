@@ -18,6 +18,7 @@ func TestVariantsShareTheirBaseUnprotectedHalf(t *testing.T) {
 		{"cache-stampede-coalescing", "cache-stampede"},
 		{"hot-key-replicas", "hot-key"},
 		{"traffic-spike-queue", "traffic-spike"},
+		{"traffic-spike-pooler", "traffic-spike"},
 	} {
 		t.Run(tc.variant, func(t *testing.T) {
 			v, err := Lookup(tc.variant)

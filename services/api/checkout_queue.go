@@ -171,10 +171,7 @@ func (a *app) applyQueued(ctx context.Context, value []byte) error {
 		a.count.checkoutPoison.Add(1)
 		return nil // skipped and counted: retrying cannot fix it
 	}
-	pool := a.primary
-	if a.bouncer != nil {
-		pool = a.bouncer
-	}
+	pool := a.checkoutPool()
 	hold := a.settings.get(knob.CheckoutHold)
 	applied := false
 	err := pool.Do(ctx, db.Limits{}, func(ctx context.Context, c *pgx.Conn) error {

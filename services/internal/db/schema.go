@@ -49,6 +49,7 @@ var schema = []string{
 		END IF;
 	END $$`,
 	`GRANT SELECT, UPDATE ON stock TO ` + AppRole,
+	`GRANT SELECT, INSERT ON checkout_log TO ` + AppRole,
 }
 
 // AppRole is the non-superuser role of AsApp pools.
