@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/whatif-lab/whatif/chaos"
@@ -51,9 +52,11 @@ func stampede(name, title string, off []string, protected string) Experiment {
 			},
 			Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: stampedeTimeout} },
 		},
-		// db_timeouts off too: the seed's app blocks on DB connection waits
-		Mitigation: []string{"early_refresh", "coalesce", "ttl_jitter", "db_timeouts"},
-		Off:        off,
+		Mitigation: []string{"early_refresh", "coalesce", "ttl_jitter"},
+		// db_timeouts is off in both runs: the seed's app blocks on DB
+		// connection waits, and switched off alone in the protected run it
+		// broke no check (docs/scenarios.md), so it is not claimed.
+		Off: append(slices.Clone(off), "db_timeouts"),
 		// the hot key lives an hour: the only expiry in a run is the fault's
 		Settings: map[string]string{"rebuild_cost": "100ms", "home_ttl": "1h", "redis_ttl": "60s", "ttl_jitter": "30s"},
 		Phases:   Phases{Baseline: 20 * time.Second, Fault: 20 * time.Second, Recovery: 20 * time.Second},
