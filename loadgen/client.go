@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/whatif-lab/whatif/internal/clock"
@@ -35,6 +36,7 @@ func (c *Client) Do(ctx context.Context, op Op, seq uint64, scheduled time.Time)
 	if c.budget != nil {
 		c.budget.first(c.now())
 	}
+	run := ctx // the caller's: cancelled when the run stops
 	if c.policy.Deadline > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, sent.Add(c.policy.Deadline))
@@ -46,7 +48,14 @@ func (c *Client) Do(ctx context.Context, op Op, seq uint64, scheduled time.Time)
 		res = op.Do(actx, seq)
 		cancel()
 		res.Attempts = n
-		if n >= c.policy.maxAttempts() || !res.retryable() || ctx.Err() != nil {
+		if n >= c.policy.maxAttempts() || !res.retryable() {
+			break
+		}
+		if run.Err() != nil {
+			res = cutShort(res)
+			break
+		}
+		if ctx.Err() != nil {
 			break
 		}
 		wait := c.policy.backoff(n, res.RetryAfter)
@@ -57,10 +66,26 @@ func (c *Client) Do(ctx context.Context, op Op, seq uint64, scheduled time.Time)
 			break
 		}
 		if !clock.Sleep(ctx, wait) {
+			if run.Err() != nil {
+				res = cutShort(res)
+			}
 			break
 		}
 	}
 	res.Latency = time.Since(scheduled)
 	res.Op, res.Seq, res.Scheduled, res.Sent = op.Name(), seq, scheduled, sent
+	return res
+}
+
+// cutShort marks a request whose retries the stopping run cut off: it
+// counts as cancelled, like a request in flight at the stop, not as the
+// failure of its last attempt, which the client would have retried.
+func cutShort(res Result) Result {
+	last := res.ErrClass
+	if res.Code != 0 {
+		last = strconv.Itoa(res.Code)
+	}
+	res.Code, res.ErrClass = 0, ClassCanceled
+	res.Err = "the run stopped before a retry (last attempt: " + last + ")"
 	return res
 }

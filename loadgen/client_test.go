@@ -247,3 +247,30 @@ func TestRetryBudgetWindowSlides(t *testing.T) {
 		t.Error("a zero budget should mean unlimited (nil)")
 	}
 }
+
+// A request whose retry the stopping run cuts off is cancelled, like one in
+// flight at the stop; one whose own deadline ends its retries keeps its
+// last answer, a real failure.
+func TestClientRunStopDuringBackoffIsCancelled(t *testing.T) {
+	srv := newFlakyServer(t, 5, 503, "1")
+	op := keyedOp(srv.Server)
+	defer op.Client.CloseIdleConnections()
+	c, _ := NewClient(Policy{Retry: RetryImmediate, MaxAttempts: 5, HonourRetryAfter: true, Deadline: 10 * time.Second})
+	run, stop := context.WithCancel(context.Background()) // as the runner stops its load
+	defer stop()
+	time.AfterFunc(300*time.Millisecond, stop)
+	r := c.Do(run, op, 1, time.Time{})
+	if r.ErrClass != ClassCanceled || r.Code != 0 || r.Attempts != 1 {
+		t.Fatalf("class=%q code=%d attempts=%d err=%q, want cancelled after one attempt", r.ErrClass, r.Code, r.Attempts, r.Err)
+	}
+	b := &bucket{}
+	b.record(r)
+	if b.canceled != 1 || b.completed != 0 {
+		t.Errorf("bucket counted canceled=%d completed=%d, want 1, 0", b.canceled, b.completed)
+	}
+
+	c, _ = NewClient(Policy{Retry: RetryImmediate, MaxAttempts: 5, HonourRetryAfter: true, Deadline: 300 * time.Millisecond})
+	if r := c.Do(context.Background(), op, 2, time.Time{}); r.ErrClass != ClassHTTP5xx || r.Code != 503 {
+		t.Errorf("own deadline: class=%q code=%d, want the 503 kept", r.ErrClass, r.Code)
+	}
+}
