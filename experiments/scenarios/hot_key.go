@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -38,10 +39,13 @@ const (
 const hotNodeFact = "hot_node_index"
 
 var (
-	hotKey = hotKeyExperiment("hot-key", "Hot key on one Redis Cluster node", nil,
-		"the API spots the hot key by its read rate, serves it from an in-process copy refreshed in the background "+
-			"(Redis reads for it cut by more than 90%, the slow link off its path), and reads the rest from random "+
-			"copies product:1:N placed on every master (per-node commands within 2x of each other).")
+	// Key replication is off in both of hot-key's runs: with the L1 on,
+	// switched off alone it broke no check (the hot key hardly reaches
+	// Redis), so hot-key-replicas shows it alone.
+	hotKey = hotKeyExperiment("hot-key", "Hot key on one Redis Cluster node", []string{"hot_key_replicas"},
+		"the API spots the hot key by its read rate and serves it from an in-process copy refreshed in the "+
+			"background: Redis reads for it cut by more than 90%, the slow link off its path, and the cluster's "+
+			"commands within 2x across nodes. Key replication is off in both runs (hot-key-replicas shows it).")
 	hotKeyReplicas = hotKeyExperiment("hot-key-replicas", "Hot key: key replication alone", []string{"hot_key_l1"},
 		"key replication alone (no L1): reads of the hot key pick one of its copies on every master, so the "+
 			"cluster's commands spread within 2x across nodes and the hot node no longer carries the key alone. "+
@@ -97,7 +101,7 @@ func hotKeyExperiment(name, title string, off []string, protected string) Experi
 			AtMost("client error rate during the fault", ErrorRate(Faulted), 0.01, Percent),
 		},
 	}
-	if len(off) == 0 {
+	if !slices.Contains(off, "hot_key_l1") {
 		x.Holds = append(x.Holds,
 			AtMost("Redis reads per hot-key read during the fault",
 				RatioOf(Rate(Faulted, "products.hot_redis_reads"), Rate(Faulted, "products.hot_requests")), 0.10, Ratio),
