@@ -54,7 +54,7 @@ var retryStorm = Experiment{
 		"shed_wait": "250ms", "shed_wait_late": "2s",
 	},
 	Phases: Phases{Baseline: 20 * time.Second, Fault: 20 * time.Second, Recovery: 40 * time.Second},
-	Fault:  func(e *Env) chaos.Fault { return loadSpike(e, stormSpikeRate) },
+	Fault:  func(e *Env) chaos.Fault { return loadSpike(e, stormSpikeRate, nil) },
 	Audit:  auditAmplification,
 	Watch:  []string{"bff.requests", "bff.upstream_calls", "quote.requests", "quote.shed", "quote.served", "bff.wasted"},
 	Gauges: []string{"quote.in_flight", "pool.primary.waiting"},

@@ -9,9 +9,15 @@ import (
 )
 
 // loadSpike is a traffic fault: while injected the client offers rate
-// req/s instead of the run's rate. Nothing in the stack is touched.
-func loadSpike(e *Env, rate float64) chaos.Fault {
-	return chaos.Func(fmt.Sprintf("load spike to %.0f req/s", rate),
-		func(context.Context) error { e.SetOffered(rate); return nil },
-		func(context.Context) error { e.SetOffered(0); return nil })
+// req/s instead of the run's rate, and, when mix is not nil, weighs its ops
+// by mix instead of the experiment's own (who sends changes too: a bot
+// joins the rush). Nothing in the stack is touched.
+func loadSpike(e *Env, rate float64, mix map[string]int) chaos.Fault {
+	name := fmt.Sprintf("load spike to %.0f req/s", rate)
+	if mix != nil {
+		name += fmt.Sprintf(", ops weighted %v", mix)
+	}
+	return chaos.Func(name,
+		func(context.Context) error { e.SetOffered(rate); return e.SetMix(mix) },
+		func(context.Context) error { e.SetOffered(0); return e.SetMix(nil) })
 }

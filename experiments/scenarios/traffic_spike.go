@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -67,7 +66,7 @@ var trafficSpike = Experiment{
 		if e.Level == Peak {
 			rate *= spikePeakFactor
 		}
-		return saleSpike(e, spikeFactor*rate)
+		return loadSpike(e, spikeFactor*rate, spikeMix)
 	},
 	Watch:  []string{"checkout.ok", "checkout.shed", "checkout.limited", "checkout.connect_failed", "checkout.too_many_clients"},
 	Gauges: []string{"pool.unpooled.open", "pool.bouncer.open", "checkout.in_flight"},
@@ -95,14 +94,6 @@ var trafficSpike = Experiment{
 // spikeMix is the op mix while the sale's spike lasts: a scraper bot joins
 // the rush and sends half the checkouts; high priority stays at 10%.
 var spikeMix = map[string]int{"checkout-high": 1, "checkout-low": 4, "scraper": 5}
-
-// saleSpike is the flash sale's spike: the offered load steps to rate, and
-// the scraper sends half of it.
-func saleSpike(e *Env, rate float64) chaos.Fault {
-	return chaos.Func(fmt.Sprintf("load spike to %.0f req/s, half from one scraper", rate),
-		func(context.Context) error { e.SetOffered(rate); return e.SetMix(spikeMix) },
-		func(context.Context) error { e.SetOffered(0); return e.SetMix(nil) })
-}
 
 // checkouts is POST /checkout of the sale's hot items. client "" gives
 // each request one of 500 user ids. Every logical request has its own
