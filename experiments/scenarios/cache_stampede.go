@@ -149,10 +149,10 @@ func expireHotKey(e *Env) chaos.Fault {
 // readersPerRebuild is how many reads arrive while one rebuild runs: the
 // rebuilds an expiry costs when nothing coalesces them.
 func readersPerRebuild(r *Run) (float64, error) {
-	if len(r.Samples) == 0 {
-		return 0, ErrNoData
+	cost, err := settingSeconds(r, "rebuild_cost")
+	if err != nil {
+		return 0, err
 	}
-	cost := r.Samples[0].Values["settings.rebuild_cost_seconds"]
 	if cost <= 0 {
 		return 0, ErrNoData
 	}

@@ -2,8 +2,8 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -15,8 +15,9 @@ import (
 // database: jitterKeys item keys are written together (one warm call, each
 // key with the API's TTL policy: redis_ttl, plus up to ttl_jitter when
 // ttl_jitter is on), then read through the API, each once a second, while
-// they expire. A read the API did not answer from Redis (X-Source db, or
-// degraded when the DB breaker turned it away) found its key gone: the
+// they expire. A read the API did not answer from Redis (its body names
+// the database as the source, or it is degraded: the DB breaker turned it
+// away) found its key gone: the
 // database demand the expiry caused, whether or not the database served it.
 // Each key counts once, at its first such read: a key refilled after it
 // went re-expires within the run only because quick runs scale its TTL
@@ -48,25 +49,18 @@ func auditMassExpiry(ctx context.Context, e *Env, r *Run) error {
 	seen := make([]atomic.Bool, jitterKeys)
 	var misses atomic.Int64
 	start := time.Now()
-	read := loadgen.FuncOp("expiring-item", func(ctx context.Context, seq uint64) loadgen.Result {
+	items := &loadgen.HTTPOp{OpName: "expiring-item", Client: e.HTTP, KeepBody: true,
+		URL: func(seq uint64) (string, string) { return fmt.Sprintf("%s/items/%d", e.APIURL, seq%jitterKeys+1), "" }}
+	read := loadgen.FuncOp(items.OpName, func(ctx context.Context, seq uint64) loadgen.Result {
 		sec := int(time.Since(start) / time.Second)
-		key := seq % jitterKeys
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/items/%d", e.APIURL, key+1), nil)
-		if err != nil {
-			return loadgen.Result{Err: err.Error(), ErrClass: loadgen.ClassOther}
-		}
-		resp, err := e.HTTP.Do(req)
-		if err != nil {
-			return loadgen.Result{Err: err.Error(), ErrClass: loadgen.Classify(err, 0)}
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK && resp.Header.Get("X-Source") != "redis" && sec < seconds {
+		res := items.Do(ctx, seq)
+		if res.OK() && foundGone(res) && sec < seconds {
 			misses.Add(1)
-			if seen[key].CompareAndSwap(false, true) {
+			if seen[seq%jitterKeys].CompareAndSwap(false, true) {
 				gone[sec].Add(1)
 			}
 		}
-		return loadgen.Result{Code: resp.StatusCode, ErrClass: loadgen.Classify(nil, resp.StatusCode)}
+		return res
 	})
 	tl, err := loadgen.Run(ctx, loadgen.Plan{
 		Rate: loadgen.ConstantRate(massExpiryRate), Duration: window, MaxInFlight: 2 * massExpiryRate,
@@ -95,17 +89,28 @@ func auditMassExpiry(ctx context.Context, e *Env, r *Run) error {
 	return nil
 }
 
-// expirySettings are the TTL base and jitter the API applied this run, as
-// its stats report them.
+// expirySettings are the TTL base and jitter the API applied this run.
 func expirySettings(r *Run) (base, jitter time.Duration, err error) {
-	if len(r.Samples) == 0 {
-		return 0, 0, ErrNoData
+	b, err := settingSeconds(r, "redis_ttl")
+	if err != nil {
+		return 0, 0, err
 	}
-	v := r.Samples[0].Values
-	base = time.Duration(v["settings.redis_ttl_seconds"] * float64(time.Second))
-	jitter = time.Duration(v["settings.ttl_jitter_seconds"] * float64(time.Second))
-	if base <= 0 {
-		return 0, 0, fmt.Errorf("the API reported no redis_ttl setting")
+	j, err := settingSeconds(r, "ttl_jitter")
+	if err != nil {
+		return 0, 0, err
 	}
-	return base, jitter, nil
+	if b <= 0 {
+		return 0, 0, fmt.Errorf("the API reported redis_ttl %v s", b)
+	}
+	return time.Duration(b * float64(time.Second)), time.Duration(j * float64(time.Second)), nil
+}
+
+// foundGone says an item read was not answered from Redis: from the
+// database (its body's source), or degraded by the DB breaker.
+func foundGone(res loadgen.Result) bool {
+	if res.Degraded {
+		return true
+	}
+	var item struct{ Source string }
+	return json.Unmarshal(res.Body, &item) == nil && item.Source != "redis"
 }

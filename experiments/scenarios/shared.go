@@ -29,15 +29,28 @@ func retryFor(ctx context.Context, within time.Duration, f func() error) error {
 // dbCapacity is pool size / query cost, both read from the API, so the
 // capacity the checks use is the one the system ran with.
 func dbCapacity(r *Run) (float64, error) {
-	if len(r.Samples) == 0 {
-		return 0, ErrNoData
+	cost, err := settingSeconds(r, "query_cost")
+	if err != nil {
+		return 0, err
 	}
-	s := r.Samples[0]
-	pool, cost := s.Values["pool.primary.max"], s.Values["settings.query_cost_seconds"]
+	pool := r.Samples[0].Values["pool.primary.max"]
 	if pool <= 0 || cost <= 0 {
 		return 0, ErrNoData
 	}
 	return pool / cost, nil
+}
+
+// settingSeconds is one of the API's duration settings, in seconds, as the
+// API reported it in the run's first sample.
+func settingSeconds(r *Run, name string) (float64, error) {
+	if len(r.Samples) == 0 {
+		return 0, ErrNoData
+	}
+	v, ok := r.Samples[0].Values["settings."+name+"_seconds"]
+	if !ok {
+		return 0, fmt.Errorf("%w: the API reported no %s setting", ErrNoData, name)
+	}
+	return v, nil
 }
 
 // counterIncrease is how much an API counter grew from the fault to the
