@@ -68,7 +68,10 @@ var slowQuery = Experiment{
 		if err := replicaOnItsOwnHost(ctx, e); err != nil {
 			return err
 		}
-		return fillReports(ctx, e)
+		if err := fillReports(ctx, e); err != nil {
+			return err
+		}
+		return warmReports(ctx, e)
 	},
 	Fault:  dropReportIndex,
 	Watch:  []string{"spend_requests", "db_queries.primary", "db_queries.reports", "orders.created"},
