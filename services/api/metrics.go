@@ -63,8 +63,6 @@ func registerPool(r *prometheus.Registry, p *db.Pool) {
 			stat(func(s db.Stats) float64 { return s.AcquireWaitSeconds })),
 		metrics.CounterFunc("api_pool_acquire_timeouts_total", "Acquires that hit the db_timeouts bound.", l,
 			stat(func(s db.Stats) float64 { return float64(s.AcquireTimeouts) })),
-		metrics.CounterFunc("api_pool_keepalive_closed_total", "Idle connections closed because their background ping failed.", l,
-			stat(func(s db.Stats) float64 { return float64(s.KeepaliveClosed) })),
 		metrics.CounterFunc("api_db_not_replicated_total", "Commits the synchronous standby did not confirm in time (answered as failures).", l,
 			stat(func(s db.Stats) float64 { return float64(s.NotReplicated) })),
 	)

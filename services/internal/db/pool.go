@@ -48,11 +48,7 @@ type Pool struct {
 	requests        atomic.Int64 // calls that wanted a connection: the demand on the DB
 	errors          atomic.Int64
 	notReplicated   atomic.Int64
-	keepaliveClosed atomic.Int64
 	held            serviceTime
-
-	stopKeepalive context.CancelFunc // nil for a lazy pool
-	keepaliveDone chan struct{}
 }
 
 // Open parses dsn and creates a pool of at most maxConns connections. It
@@ -90,22 +86,11 @@ func Open(name, dsn string, maxConns int, connectTimeout func() time.Duration, o
 			return nil
 		}
 	}
-	warm := cfg.MinConns > 0
-	if warm {
-		cfg.ShouldPing = noPing
-	}
-	pp, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s pool: %w", name, err)
 	}
-	p := &Pool{name: name, p: pp}
-	if warm {
-		var ctx context.Context
-		ctx, p.stopKeepalive = context.WithCancel(context.Background())
-		p.keepaliveDone = make(chan struct{})
-		go p.keepalive(ctx, p.keepaliveDone)
-	}
-	return p, nil
+	return &Pool{name: name, p: p}, nil
 }
 
 // Option adjusts a pool's configuration.
@@ -163,14 +148,8 @@ func (p *Pool) Ping(ctx context.Context) error { return p.p.Ping(ctx) }
 // Reset closes every idle connection now and the others when released.
 func (p *Pool) Reset() { p.p.Reset() }
 
-// Close stops the keepalive and closes every connection.
-func (p *Pool) Close() {
-	if p.stopKeepalive != nil {
-		p.stopKeepalive()
-		<-p.keepaliveDone
-	}
-	p.p.Close()
-}
+// Close closes every connection.
+func (p *Pool) Close() { p.p.Close() }
 
 // Do runs fn on one pooled connection within lim. Every failure, including a
 // timed-out acquire, is counted as an error of this pool; a statement is
@@ -192,7 +171,6 @@ func (p *Pool) do(ctx context.Context, lim Limits, fn func(ctx context.Context, 
 	held := time.Now()
 	defer func() {
 		p.held.observe(time.Since(held))
-		markUsed(conn)
 		conn.Release()
 	}()
 	qctx := ctx
@@ -270,9 +248,8 @@ type Stats struct {
 	AcquireWaits       int64   `json:"acquire_waits"`
 	AcquireWaitSeconds float64 `json:"acquire_wait_seconds"`
 	AcquireTimeouts    int64   `json:"acquire_timeouts"`
-	NotReplicated      int64   `json:"not_replicated"`   // commits the standby did not confirm (ErrNotReplicated)
-	KeepaliveClosed    int64   `json:"keepalive_closed"` // idle connections that failed their background ping
-	ServiceSeconds     float64 `json:"service_seconds"`  // learned connection hold time per call
+	NotReplicated      int64   `json:"not_replicated"`  // commits the standby did not confirm (ErrNotReplicated)
+	ServiceSeconds     float64 `json:"service_seconds"` // learned connection hold time per call
 	Queries            int64   `json:"-"`
 	Requests           int64   `json:"-"`
 	Errors             int64   `json:"-"`
@@ -292,7 +269,6 @@ func (p *Pool) Stats() Stats {
 		AcquireWaitSeconds: time.Duration(p.acquireNanos.Load()).Seconds(),
 		AcquireTimeouts:    p.acquireTimeouts.Load(),
 		NotReplicated:      p.notReplicated.Load(),
-		KeepaliveClosed:    p.keepaliveClosed.Load(),
 		ServiceSeconds:     p.held.get().Seconds(),
 		Queries:            p.queries.Load(),
 		Requests:           p.requests.Load(),

@@ -46,6 +46,6 @@ func TestOpenNamesConnections(t *testing.T) {
 		if got := p.p.Config().ConnConfig.RuntimeParams["application_name"]; got != c.want {
 			t.Errorf("%s: application_name %q, want %q", c.dsn, got, c.want)
 		}
-		p.Close()
+		p.p.Close()
 	}
 }
