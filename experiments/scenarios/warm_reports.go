@@ -3,12 +3,11 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 
 	"golang.org/x/sync/errgroup"
 
 	. "github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/loadgen"
 )
 
 // reportsPerConn is how many reports each warm-up stream sends in turn.
@@ -33,40 +32,22 @@ func warmReports(ctx context.Context, e *Env) error {
 	if streams < 1 {
 		return fmt.Errorf("warming reports: the API reports no report pool (pool.reports.max %v)", nums["pool.reports.max"])
 	}
+	report := spendReports(e)
 	g, ctx := errgroup.WithContext(ctx)
 	for s := range streams {
 		g.Go(func() error {
-			var last error
+			var last loadgen.Result
 			ok := 0
 			for i := range reportsPerConn {
-				id := (s*reportsPerConn+i)*7919%reportCustomers + 1
-				if last = getOK(ctx, e.HTTP, fmt.Sprintf("%s/customers/%d/spend", e.APIURL, id)); last == nil {
+				if last = report.Do(ctx, uint64(s*reportsPerConn+i)); last.OK() {
 					ok++
 				}
 			}
 			if ok == 0 {
-				return fmt.Errorf("warming reports: no report answered: %w", last)
+				return fmt.Errorf("warming reports: no report answered (last: code %d %s)", last.Code, last.Err)
 			}
 			return nil
 		})
 	}
 	return g.Wait()
-}
-
-// getOK sends one GET and wants a 2xx answer.
-func getOK(ctx context.Context, c *http.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return nil
 }
