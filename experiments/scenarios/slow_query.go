@@ -37,10 +37,10 @@ var slowQuery = Experiment{
 	Scenario: 6,
 	Shows: "Half the traffic is a report (GET /customers/{id}/spend, an index lookup on 3M rows), half are " +
 		"order writes. The fault drops the report's index: each report becomes a sequential scan of the table. " +
-		"Unprotected (no statement or acquire timeout, no breaker, reports share the writes' pool): the pool exhausts within " +
-		"seconds and the unrelated writes queue behind the reports until they time out. Protected: reports run in " +
-		"their own two-connection pool on the replica with statement and acquire timeouts, and a breaker stops " +
-		"sending them while they are slow, so they fail fast while writes keep their latency. Recovery is the seed's: CREATE INDEX CONCURRENTLY, no restart.",
+		"Unprotected (no statement or acquire timeout, reports share the writes' pool): the pool exhausts within " +
+		"seconds and the unrelated writes queue behind the reports until they time out. Protected (the seed's " +
+		"mitigations): reports run in their own two-connection pool on the replica with statement and acquire " +
+		"timeouts, so they fail fast while writes keep their latency. Recovery is the seed's: CREATE INDEX CONCURRENTLY, no restart.",
 	Services: []string{compose.SvcPG0, compose.SvcPG1},
 	// the replica stands in for another machine (replicaOnItsOwnHost)
 	Requires: []compose.Capability{compose.CPUWeights},
@@ -52,12 +52,13 @@ var slowQuery = Experiment{
 		},
 		Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: slowQueryTimeout} },
 	},
-	Mitigation: []string{"heavy_isolation", "db_timeouts", "db_breaker"},
-	// a breaker that stays open 30 s would keep reports down long after
-	// the index is back; 5 s probes often enough
-	Settings:       map[string]string{"breaker_cooldown": "5s"},
-	ScaledSettings: []string{"breaker_cooldown"},
-	Phases:         Phases{Baseline: 40 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
+	Mitigation: []string{"heavy_isolation", "db_timeouts"},
+	// The seed names no breaker here, and ours was not needed: switched
+	// off alone it broke no check in 8 peak runs, while with isolation off
+	// too writes failed 97-98% (docs/scenarios.md). Off in both runs, so
+	// the replica shows its own effect.
+	Off:    []string{"db_breaker"},
+	Phases: Phases{Baseline: 40 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
 	// The holds check compares write p99s, at normal load 30 writes/s: at
 	// 0.25 a phase holds ~300, whose p99 is the third slowest write, and
 	// the ratio of two of them spread past 2x over the same code; at 0.5
@@ -75,7 +76,7 @@ var slowQuery = Experiment{
 	},
 	Fault:  dropReportIndex,
 	Watch:  []string{"spend_requests", "db_queries.primary", "db_queries.reports", "orders.created"},
-	Gauges: []string{"pool.primary.in_use", "pool.primary.waiting", "pool.reports.waiting", "report_breaker.state"},
+	Gauges: []string{"pool.primary.in_use", "pool.primary.waiting", "pool.reports.waiting"},
 	Cascade: []Check{
 		AnyOf("the unrelated write endpoint fails too",
 			AtLeast("write error rate during the fault", ErrorRate(Faulted, "write"), 0.20, Percent),
@@ -87,7 +88,7 @@ var slowQuery = Experiment{
 		AtMost("write error rate during the fault", ErrorRate(Faulted, "write"), 0.01, Percent),
 		AtMost("write p99 during the fault / baseline", RatioOf(P99(Faulted, "write"), P99(Baseline, "write")), 2, Ratio),
 		// from the rebuilt index being valid on the replica, where reports
-		// run: how long the breaker and pool take to use the fix, not how
+		// run: how long the pool takes to use the fix, not how
 		// long a busy 2-core box took to build and replay the index
 		AtMost("reports answer again (errors <= 1%) once the rebuilt index is on the replica, within", BackAfterFix(0.01, "report"), 10, Seconds),
 	},

@@ -15,14 +15,14 @@ const reportsPerConn = 10
 
 // warmReports sends reports through the API before the run, as many
 // streams at once as the report pool has connections, each one report at
-// a time (so none waits for a connection and the breaker sees no failure).
+// a time (so none waits for a connection).
 // A service that has served reports for a while has live connections
 // and replica backends with their catalog caches loaded; the baseline
 // starts from that. Without it, at peak, the first reports found pool
 // connections HAProxy had cut (it cuts the leader's read sessions when the
 // replica comes up) and fresh backends that, at the replica's lowest CPU
 // weight, took ~90 ms for their first report; the acquires queued behind
-// them hit their 40 ms bound and opened the report breaker.
+// them hit their 40 ms bound and failed.
 func warmReports(ctx context.Context, e *Env) error {
 	nums, _, err := e.Admin().Stats(ctx)
 	if err != nil {
