@@ -102,20 +102,22 @@ func TestUntilGauge(t *testing.T) {
 	}
 }
 
-func TestAfterSpikeSkipsTheSettlingTime(t *testing.T) {
-	// 100/s until 2s after recovery (6s), then 10/s: the window that
-	// starts stormSettle (4s) after recovery sees only the 10/s.
-	r := sampledRun([]float64{0, 100, 100, 100, 100, 100, 100, 100, 100, 10}, make([]float64, 10))
-	r.End = 14 * time.Second
-	for i := 10; i <= 14; i++ {
-		last := r.Samples[len(r.Samples)-1].Values["c"]
-		r.Samples = append(r.Samples, Sample{At: time.Duration(i)*time.Second + 20*time.Millisecond, Values: map[string]float64{"c": last + 10}})
+func TestLayerAmplificationIsCallsPerRequest(t *testing.T) {
+	// the layer got 100/s throughout and called its next layer 100/s, then
+	// 250/s from the fault (3s) on: 2.5x during the fault phase.
+	r := sampledRun(make([]float64, 10), make([]float64, 10))
+	calls := 0.0
+	for i := range r.Samples {
+		r.Samples[i].Values["requests"] = float64(100 * i)
+		r.Samples[i].Values["calls"] = calls
+		if i < 3 {
+			calls += 100
+		} else {
+			calls += 250
+		}
 	}
-	got, _, err := afterSpike(Rate(Recovery, "c"))(r)
-	if err != nil || got < 9.9 || got > 10.1 {
-		t.Fatalf("rate after the spike %v (%v), want 10", got, err)
-	}
-	if r.RecoveredAt != 6*time.Second {
-		t.Fatal("afterSpike changed the run it measured")
+	got, err := layerAmplification(Faulted, "calls", "requests")(r)
+	if err != nil || got < 2.49 || got > 2.51 {
+		t.Fatalf("amplification during the fault %v (%v), want 2.5", got, err)
 	}
 }

@@ -42,8 +42,8 @@ type app struct {
 	// trips it, and while open the DB is spared the scans
 	reportBreaker *breaker.Breaker
 	shed          shedder
-	self          string             // http://<listen address>: the BFF calls /quote here
-	internal      *http.Client       // the BFF's client for /quote
+	self          string             // http://<listen address>: the quote chain calls its next layer here
+	internal      *http.Client       // the quote chain's client for its next layer
 	homeFlight    singleflight.Group // coalesces /home rebuilds
 	count         counters
 	products      *products // GET /products through the Redis Cluster; nil without --redis-cluster
@@ -145,6 +145,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /orders/recent", a.track(a.recentOrders))
 	mux.Handle("GET /quote/{id}", a.track(a.getQuote))
 	mux.Handle("GET /bff/quote/{id}", a.track(a.bffQuote))
+	mux.Handle("GET /pricing/quote/{id}", a.track(a.pricingQuote))
 	mux.Handle("GET /home", a.track(a.getHome))
 	mux.Handle("GET /customers/{id}/spend", a.track(a.customerSpend))
 	mux.Handle("POST /checkout", a.track(a.checkout))

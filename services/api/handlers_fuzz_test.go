@@ -82,7 +82,7 @@ func FuzzPathID(f *testing.F) {
 	h := fuzzApp(f, "all").routes()
 	f.Fuzz(func(t *testing.T, id string) {
 		_, err := parseID(id)
-		for _, route := range []string{"/items/", "/quote/", "/bff/quote/", "/customers/", "/products/"} {
+		for _, route := range []string{"/items/", "/quote/", "/bff/quote/", "/pricing/quote/", "/customers/", "/products/"} {
 			path := route + url.PathEscape(id)
 			if route == "/customers/" {
 				path += "/spend"

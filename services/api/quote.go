@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/whatif-lab/whatif/services/api/knob"
@@ -14,16 +15,17 @@ import (
 	"github.com/whatif-lab/whatif/services/internal/httpx"
 )
 
-// The checkout's two layers for the retry-storm scenario: GET /quote/{id}
-// is the internal pricing service — DB-bound work on the primary with load
-// shedding in front — and GET /bff/quote/{id} is the backend-for-frontend
-// that calls it over HTTP, as a separate service would.
+// The checkout's three layers for the retry-storm scenario, each its own
+// HTTP hop as separate services would be: GET /bff/quote/{id} (the
+// backend-for-frontend the client calls) -> GET /pricing/quote/{id} (an
+// internal service) -> GET /quote/{id} (the app server: DB-bound work on
+// the primary behind load shedding).
 const (
-	// bffAttempts and bffAttemptTimeout are the naive internal client's:
-	// three immediate tries, each allowed longer than any queue.
-	bffAttempts       = 3
-	bffAttemptTimeout = 5 * time.Second
-	maxUpstreamBody   = 1 << 16
+	// naiveAttempts is how often the BFF and the internal service try a call
+	// with internal_no_retry off: the seed's 2x at each of those layers.
+	naiveAttempts   = 2
+	upstreamTimeout = 5 * time.Second
+	maxUpstreamBody = 1 << 16
 )
 
 // getQuote serves GET /quote/{id}.
@@ -76,38 +78,45 @@ type upstreamReply struct {
 	body       []byte
 }
 
-// bffQuote serves GET /bff/quote/{id}. With internal_no_retry off it is
-// the seed's naive internal client: it retries a 503 or a timeout at once,
-// up to three times, and its calls outlive the caller (a client that gave
-// up still costs the full chain of work). On, it makes one call bound to
-// the caller's request and bubbles a 503 up with its Retry-After.
+// bffQuote serves GET /bff/quote/{id}: the BFF, calling the internal service.
 func (a *app) bffQuote(w http.ResponseWriter, r *http.Request) {
+	a.relay(w, r, "/pricing/quote/", &a.count.bffRequests, &a.count.bffUpstream)
+}
+
+// pricingQuote serves GET /pricing/quote/{id}: the internal service,
+// calling the app server.
+func (a *app) pricingQuote(w http.ResponseWriter, r *http.Request) {
+	a.relay(w, r, "/quote/", &a.count.pricingRequests, &a.count.pricingUpstream)
+}
+
+// relay is one internal layer: it calls path+id on the next layer, bound to
+// its own caller's request. With internal_no_retry on it makes one call and
+// passes a 503 and its Retry-After up; off, it is the seed's naive internal
+// client, which retries a 503 or a failure at once.
+func (a *app) relay(w http.ResponseWriter, r *http.Request, path string, requests, calls *atomic.Int64) {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	a.count.bffRequests.Add(1)
-	ctx, attempts := r.Context(), 1
-	if !a.prot.On(protInternalNoRetry) {
-		ctx, attempts = context.WithoutCancel(ctx), bffAttempts
+	requests.Add(1)
+	attempts := naiveAttempts
+	if a.prot.On(protInternalNoRetry) {
+		attempts = 1
 	}
 	var rep upstreamReply
-	for n := 1; n <= attempts; n++ {
-		a.count.bffUpstream.Add(1)
-		rep, err = a.callQuote(ctx, id)
+	for n := 1; n <= attempts && r.Context().Err() == nil; n++ {
+		calls.Add(1)
+		rep, err = a.callUpstream(r.Context(), path+strconv.FormatInt(id, 10))
 		if err == nil && rep.code < 500 {
 			break
 		}
 	}
 	if r.Context().Err() != nil {
-		if err == nil && rep.code == http.StatusOK {
-			a.count.bffWasted.Add(1) // served for a caller that had left
-		}
-		return
+		return // the caller left; so did our call
 	}
 	if err != nil {
-		httpx.Error(w, http.StatusBadGateway, "quote service: "+err.Error())
+		httpx.Error(w, http.StatusBadGateway, "upstream: "+err.Error())
 		return
 	}
 	if rep.retryAfter != "" {
@@ -118,10 +127,10 @@ func (a *app) bffQuote(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(rep.body)
 }
 
-func (a *app) callQuote(ctx context.Context, id int64) (upstreamReply, error) {
-	ctx, cancel := context.WithTimeout(ctx, bffAttemptTimeout)
+func (a *app) callUpstream(ctx context.Context, path string) (upstreamReply, error) {
+	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.self+"/quote/"+strconv.FormatInt(id, 10), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.self+path, nil)
 	if err != nil {
 		return upstreamReply{}, err
 	}

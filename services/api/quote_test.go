@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -101,53 +102,56 @@ func TestQuoteShedsAtCapacity(t *testing.T) {
 	}
 }
 
-func TestBFFRetriesOnlyWhenUnprotected(t *testing.T) {
+// A shed quote through the chain: the naive layers each try twice (the BFF
+// two calls, each of which makes the internal service call /quote twice);
+// with internal_no_retry every layer calls once and passes the 503 and its
+// Retry-After up.
+func TestQuoteChainRetriesOnlyWhenUnprotected(t *testing.T) {
 	e := needEnv(t)
 	for _, tc := range []struct {
-		prot     string
-		upstream int64
-		header   string
+		prot                 string
+		bff, pricing, quotes int64
+		header               string
 	}{
-		{"shed_early,retry_after", 3, "1"}, // naive internal client: three calls, all shed
-		{"shed_early,retry_after,internal_no_retry", 1, "1"},
-		{"shed_early", 3, ""},
+		{"shed_early,retry_after", 2, 4, 4, "1"},
+		{"shed_early,retry_after,internal_no_retry", 1, 1, 1, "1"},
+		{"shed_early", 2, 4, 4, ""},
 	} {
 		t.Run(tc.prot, func(t *testing.T) {
 			a := e.startAPI(t, "--protections", tc.prot, "--query-cost", "600ms", "--shed-wait", "0s")
 			done := fillQuotes(t, a)
-			before := a.stats(t).BFF
+			before := a.stats(t)
 			r := do(t, "GET", a.base+"/bff/quote/3", "")
 			if r.code != http.StatusServiceUnavailable || r.hdr.Get("Retry-After") != tc.header {
 				t.Fatalf("BFF over capacity: %d Retry-After=%q %s; want 503 %q", r.code, r.hdr.Get("Retry-After"), r.body, tc.header)
 			}
-			after := a.stats(t).BFF
-			if got := after.Upstream - before.Upstream; got != tc.upstream || after.Requests != before.Requests+1 {
-				t.Fatalf("one BFF request made %d upstream calls (requests %d -> %d), want %d", got, before.Requests, after.Requests, tc.upstream)
+			after := a.stats(t)
+			got := []int64{
+				after.BFF.Requests - before.BFF.Requests, after.BFF.Upstream - before.BFF.Upstream,
+				after.Pricing.Requests - before.Pricing.Requests, after.Pricing.Upstream - before.Pricing.Upstream,
+				after.Quote.Requests - before.Quote.Requests,
+			}
+			want := []int64{1, tc.bff, tc.bff, tc.pricing, tc.quotes}
+			if !slices.Equal(got, want) {
+				t.Fatalf("BFF requests, BFF calls, pricing requests, pricing calls, quote arrivals = %v, want %v", got, want)
 			}
 			done()
 		})
 	}
 }
 
-// A client that gives up: the naive BFF's call runs on and its quote is
-// served to nobody; bound to the caller, the call is cancelled with it.
-func TestBFFCallOutlivesCallerOnlyWhenUnprotected(t *testing.T) {
+// A client that gives up cancels the whole chain, naive or not: the storm
+// comes from retries only, never from work done for a caller that left.
+func TestQuoteChainEndsWithItsCaller(t *testing.T) {
 	e := needEnv(t)
-	for _, tc := range []struct {
-		prot   string
-		wasted int64
-	}{
-		{"shed_early", 1},
-		{"shed_early,internal_no_retry", 0},
-	} {
-		t.Run(tc.prot, func(t *testing.T) {
-			a := e.startAPI(t, "--protections", tc.prot, "--query-cost", "400ms")
+	for _, prot := range []string{"shed_early", "shed_early,internal_no_retry"} {
+		t.Run(prot, func(t *testing.T) {
+			a := e.startAPI(t, "--protections", prot, "--query-cost", "400ms")
 			before := a.stats(t)
 			short := &http.Client{Timeout: 100 * time.Millisecond}
 			if _, err := doErr(short, "GET", a.base+"/bff/quote/4", ""); err == nil {
 				t.Fatal("a 400ms quote answered within the client's 100ms")
 			}
-			// the abandoned call ends either served (wasted) or cancelled
 			err := waitFor(5*time.Second, func() error {
 				if s := a.stats(t); s.Quote.InFlight != 0 || s.InFlight != 0 {
 					return fmt.Errorf("quote in flight %d, requests in flight %d", s.Quote.InFlight, s.InFlight)
@@ -158,11 +162,11 @@ func TestBFFCallOutlivesCallerOnlyWhenUnprotected(t *testing.T) {
 				t.Fatal(err)
 			}
 			after := a.stats(t)
-			if got := after.BFF.Wasted - before.BFF.Wasted; got != tc.wasted {
-				t.Fatalf("wasted quotes %d, want %d", got, tc.wasted)
+			if got := after.Quote.Served - before.Quote.Served; got != 0 {
+				t.Fatalf("%d quotes served after the caller left, want 0", got)
 			}
-			if got := after.Quote.Served - before.Quote.Served; got != tc.wasted {
-				t.Fatalf("quotes served %d, want %d", got, tc.wasted)
+			if got := after.BFF.Upstream - before.BFF.Upstream; got != 1 {
+				t.Fatalf("the BFF made %d calls for a caller that left, want 1", got)
 			}
 		})
 	}

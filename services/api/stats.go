@@ -19,7 +19,8 @@ type counters struct {
 	ordersFailed                          atomic.Int64
 	inFlight                              atomic.Int64 // gauge: item and order requests being served
 	quoteRequests, quoteShed, quoteServed atomic.Int64 // GET /quote: arrivals, shed (503), answered from the DB
-	bffRequests, bffUpstream, bffWasted   atomic.Int64 // GET /bff/quote: requests, calls to /quote, quotes served after the caller left
+	bffRequests, bffUpstream              atomic.Int64 // GET /bff/quote: requests, calls to /pricing/quote
+	pricingRequests, pricingUpstream      atomic.Int64 // GET /pricing/quote: requests, calls to /quote
 	homeRequests, homeHits, homeMisses    atomic.Int64 // GET /home: requests, Redis hits, key missing
 	homeRebuilds, homeEarly, homeErrors   atomic.Int64 // rebuild queries started, XFetch draws that said refresh, failed answers
 	spendRequests                         atomic.Int64 // GET /customers/{id}/spend
@@ -49,7 +50,8 @@ type statsJSON struct {
 	ItemReads  int64               `json:"item_reads"`
 	Orders     orderStats          `json:"orders"`
 	Quote      quoteStats          `json:"quote"`
-	BFF        bffStats            `json:"bff"`
+	BFF        relayStats          `json:"bff"`
+	Pricing    relayStats          `json:"pricing"`
 	Home       homeStats           `json:"home"`
 	SpendReqs  int64               `json:"spend_requests"`
 	Checkout   checkoutStats       `json:"checkout"`
@@ -90,10 +92,11 @@ type quoteStats struct {
 	InFlight int64 `json:"in_flight"` // gauge: admitted, not yet answered
 }
 
-type bffStats struct {
+// relayStats counts one internal layer of the quote chain: requests it
+// got, calls it made to the next layer.
+type relayStats struct {
 	Requests int64 `json:"requests"`
 	Upstream int64 `json:"upstream_calls"`
-	Wasted   int64 `json:"wasted"`
 }
 
 type checkoutStats struct {
@@ -157,7 +160,8 @@ func (a *app) stats() statsJSON {
 		ItemReads: c.itemReads.Load(),
 		Orders:    orderStats{Created: c.ordersCreated.Load(), Replayed: c.ordersReplayed.Load(), Failed: c.ordersFailed.Load()},
 		Quote:     quoteStats{Requests: c.quoteRequests.Load(), Shed: c.quoteShed.Load(), Served: c.quoteServed.Load(), InFlight: a.shed.inFlight.Load()},
-		BFF:       bffStats{Requests: c.bffRequests.Load(), Upstream: c.bffUpstream.Load(), Wasted: c.bffWasted.Load()},
+		BFF:       relayStats{Requests: c.bffRequests.Load(), Upstream: c.bffUpstream.Load()},
+		Pricing:   relayStats{Requests: c.pricingRequests.Load(), Upstream: c.pricingUpstream.Load()},
 		Home: homeStats{Requests: c.homeRequests.Load(), Hits: c.homeHits.Load(), Misses: c.homeMisses.Load(),
 			Rebuilds: c.homeRebuilds.Load(), EarlyRefreshes: c.homeEarly.Load(), Errors: c.homeErrors.Load()},
 		SpendReqs: c.spendRequests.Load(),
