@@ -62,6 +62,7 @@ func (a *app) reset(w http.ResponseWriter, r *http.Request) {
 	for _, p := range a.pools() {
 		p.ForgetServiceTime()
 	}
+	a.retries.reset()
 	httpx.JSON(w, http.StatusOK, map[string]any{"reset": true, "breaker": a.breaker.State().String()})
 }
 

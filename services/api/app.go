@@ -42,6 +42,7 @@ type app struct {
 	// trips it, and while open the DB is spared the scans
 	reportBreaker *breaker.Breaker
 	shed          shedder
+	retries       retrySchedule      // when shed quotes are told to come back (retry_after)
 	self          string             // http://<listen address>: the quote chain calls its next layer here
 	internal      *http.Client       // the quote chain's client for its next layer
 	homeFlight    singleflight.Group // coalesces /home rebuilds

@@ -42,7 +42,12 @@ func (a *app) getQuote(w http.ResponseWriter, r *http.Request) {
 	}
 	if !a.shed.admit(shedLimit(a.primary.Max(), wait, a.primary.ServiceTime())) {
 		a.count.quoteShed.Add(1)
-		a.unavailable(w, "overloaded: request shed")
+		if a.prot.On(protRetryAfter) {
+			slot := a.primary.ServiceTime() / time.Duration(max(a.primary.Max(), 1))
+			ra := a.retries.book(time.Now(), a.settings.get(knob.RetryAfter), slot)
+			w.Header().Set("Retry-After", strconv.FormatInt(wholeSeconds(ra), 10))
+		}
+		httpx.Error(w, http.StatusServiceUnavailable, "overloaded: request shed")
 		return
 	}
 	defer a.shed.release()

@@ -113,7 +113,7 @@ func TestQuoteChainRetriesOnlyWhenUnprotected(t *testing.T) {
 		bff, pricing, quotes int64
 		header               string
 	}{
-		{"shed_early,retry_after", 2, 4, 4, "1"},
+		{"shed_early,retry_after", 2, 4, 4, "2"}, // four sheds, booked 150 ms apart after the 1 s floor
 		{"shed_early,retry_after,internal_no_retry", 1, 1, 1, "1"},
 		{"shed_early", 2, 4, 4, ""},
 	} {
