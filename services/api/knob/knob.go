@@ -56,7 +56,7 @@ var All = []Knob{
 	{Name: BreakerCooldown, Flag: "breaker-cooldown", Def: 30 * time.Second, Lo: time.Millisecond, Hi: time.Hour,
 		Help: "circuit breaker open -> half-open after this"},
 	{Name: RetryAfter, Flag: "retry-after", Def: time.Second, Lo: time.Second, Hi: time.Hour, Whole: true,
-		Help: "Retry-After sent with 503 when retry_after is on (whole seconds)"},
+		Help: "Retry-After sent with 503 when retry_after is on (whole seconds; shed quotes get at least this)"},
 	{Name: ShedWait, Flag: "shed-wait", Def: 250 * time.Millisecond, Lo: 0, Hi: time.Minute,
 		Help: "with shed_early on, /quote sheds once its queue would take longer than this to drain"},
 	{Name: ShedWaitLate, Flag: "shed-wait-late", Def: 2 * time.Second, Lo: 0, Hi: time.Hour,
