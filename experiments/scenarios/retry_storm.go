@@ -143,8 +143,8 @@ func offeredRate(p Phase) Measure {
 }
 
 // recoveredAfterQuietWindow is how long after the spike, less the
-// Retry-After the API sent (the quiet window it asked for), errors took to
-// stay at or below 1%.
+// configured Retry-After (the least the API asked shed clients to wait),
+// errors took to stay at or below 1%.
 func recoveredAfterQuietWindow(r *Run) (float64, error) {
 	t, err := RecoveredWithin(0.01)(r)
 	if err != nil {

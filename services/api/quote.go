@@ -42,12 +42,10 @@ func (a *app) getQuote(w http.ResponseWriter, r *http.Request) {
 	}
 	if !a.shed.admit(shedLimit(a.primary.Max(), wait, a.primary.ServiceTime())) {
 		a.count.quoteShed.Add(1)
-		if a.prot.On(protRetryAfter) {
+		a.unavailableAfter(w, "overloaded: request shed", func(floor time.Duration) time.Duration {
 			slot := a.primary.ServiceTime() / time.Duration(max(a.primary.Max(), 1))
-			ra := a.retries.book(time.Now(), a.settings.get(knob.RetryAfter), slot)
-			w.Header().Set("Retry-After", strconv.FormatInt(wholeSeconds(ra), 10))
-		}
-		httpx.Error(w, http.StatusServiceUnavailable, "overloaded: request shed")
+			return a.retries.book(time.Now(), floor, slot)
+		})
 		return
 	}
 	defer a.shed.release()
@@ -69,9 +67,18 @@ func (a *app) getQuote(w http.ResponseWriter, r *http.Request) {
 }
 
 // unavailable answers 503, with Retry-After when retry_after is on.
-func (a *app) unavailable(w http.ResponseWriter, msg string) {
+func (a *app) unavailable(w http.ResponseWriter, msg string) { a.unavailableAfter(w, msg, nil) }
+
+// unavailableAfter is unavailable whose Retry-After is when(setting), for
+// a caller that schedules retries; nil means the setting itself. when runs
+// only if retry_after is on.
+func (a *app) unavailableAfter(w http.ResponseWriter, msg string, when func(time.Duration) time.Duration) {
 	if a.prot.On(protRetryAfter) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(a.settings.get(knob.RetryAfter)/time.Second)))
+		ra := a.settings.get(knob.RetryAfter)
+		if when != nil {
+			ra = when(ra)
+		}
+		w.Header().Set("Retry-After", strconv.FormatInt(wholeSeconds(ra), 10))
 	}
 	httpx.Error(w, http.StatusServiceUnavailable, msg)
 }
