@@ -28,15 +28,8 @@ const (
 	// seed: RPO of seconds; +5-20 ms a write).
 	standbyDistance = 20 * time.Millisecond
 	// The reads' objective through the fault (the seed: the replica serves
-	// reads throughout). A failed read costs its client at least the
-	// Retry-After second, so with db_timeouts the API waits for a pooled
-	// connection as long as the objective allows instead of failing fast:
-	// acquire + statement timeout + the pool's 50 ms client grace = the
-	// objective. The API's default 40 ms acquire bound turned the CPU-starved
-	// seconds around a promotion into failed, retried reads (docs).
-	dbReadObjective    = 500 * time.Millisecond
-	dbStatementTimeout = 200 * time.Millisecond
-	dbAcquireTimeout   = dbReadObjective - dbStatementTimeout - 50*time.Millisecond
+	// reads throughout).
+	dbReadObjective = 500 * time.Millisecond
 )
 
 // dbFailover builds the experiment; pause=true freezes the leader (SIGSTOP)
@@ -66,10 +59,6 @@ func dbFailover(pause bool) Experiment {
 		// open ones would keep reading from the leader, and the next crash
 		// of that leader would take the reads with it (docs).
 		APIArgs: []string{"--db-pool", "12", "--replica-conn-lifetime", "5s"},
-		Settings: map[string]string{
-			"db_acquire_timeout":   dbAcquireTimeout.String(),
-			"db_statement_timeout": dbStatementTimeout.String(),
-		},
 		Load: Load{
 			Rate:        dbFailoverRate,
 			MaxInFlight: 2500, // peak rate x (timeout or retry deadline): open loop keeps sending
@@ -82,7 +71,13 @@ func dbFailover(pause bool) Experiment {
 		// is an alternative to retrying, and beside the client's own backoff
 		// it broke no check in most runs (docs/scenarios.md). The unprotected
 		// clients do not retry, so it changes nothing there.
-		Mitigation:        []string{"db_proxy", "idempotency", "replica_reads", "db_timeouts", "client_retry", "sync_replication"},
+		Mitigation: []string{"db_proxy", "idempotency", "replica_reads", "client_retry", "sync_replication"},
+		// The seed names no timeouts for this scenario, and switched off
+		// alone they broke no check against a dead or a frozen primary
+		// (docs/scenarios.md): HAProxy (db_proxy) closes the old primary's
+		// sessions once its check fails, and the client's retries go to the
+		// promoted node. Off in both runs, not claimed.
+		Off:               []string{"db_timeouts"},
 		RunnerProtections: []string{"client_retry", "sync_replication"},
 		Prepare: func(ctx context.Context, e *Env) error {
 			if err := standbyAtDistance(ctx, e); err != nil {
@@ -127,12 +122,6 @@ func dbFailover(pause bool) Experiment {
 		// load. A frozen primary's WAL already in flight still reaches the
 		// standby; a dead host's does not.
 		x.Cascade = append(x.Cascade, AtPeak(AtLeast("acknowledged orders lost (async standby)", Fact("orders_lost"), 1, Count)))
-		// Off in both runs and not claimed: switched off alone it broke no
-		// check (twice, docs/scenarios.md). HAProxy closes the dead
-		// primary's sessions and client retries go elsewhere. Against a
-		// frozen primary (pause) the timeouts are what frees the pool.
-		x.Mitigation = slices.DeleteFunc(slices.Clone(x.Mitigation), func(p string) bool { return p == "db_timeouts" })
-		x.Off = []string{"db_timeouts"}
 	}
 	if pause {
 		x.Name = "db-failover-pause"
