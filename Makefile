@@ -37,7 +37,7 @@ STACK ?= local
 IMAGE_TAG ?= $(or $(WHATIF_IMAGE_TAG),dev)
 # the runner and the Go tests use the images of this tag (compose/docker DefaultImages)
 export WHATIF_IMAGE_TAG := $(IMAGE_TAG)
-GO_IMAGES := api broker toxiproxy
+GO_IMAGES := api broker worker toxiproxy
 # `make test` adds the compose experiments only where a Docker engine answers.
 DOCKER_OK := $(shell docker info >/dev/null 2>&1 && echo yes)
 
@@ -64,6 +64,7 @@ build:
 	$(GO) build -o $(BIN)/whatif ./cmd/whatif
 	$(GO) build -o $(BIN)/whatif-api ./services/api
 	$(GO) build -o $(BIN)/whatif-broker ./services/broker
+	$(GO) build -o $(BIN)/whatif-worker ./services/worker
 
 fmt:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -104,7 +105,7 @@ images:
 	base=$$(PKGS="$(DEB_PKGS)" compose/images/base.sh); \
 	docker build -q -t whatif/debian:$(IMAGE_TAG) --build-arg BASE_IMAGE=$$base --build-arg PKGS="$(DEB_PKGS)" -f compose/images/debian.Dockerfile compose/images >/dev/null; \
 	mkdir -p $(BIN)/docker; \
-	for s in api broker; do $(GO) build -o $(BIN)/docker/whatif-$$s ./services/$$s; done; \
+	for s in api broker worker; do $(GO) build -o $(BIN)/docker/whatif-$$s ./services/$$s; done; \
 	$(GO) build -o $(BIN)/docker/whatif-toxiproxy ./cmd/whatif-toxiproxy; \
 	for s in $(GO_IMAGES); do \
 	  docker build -q -t whatif/$$s:$(IMAGE_TAG) --build-arg BASE_IMAGE=whatif/debian:$(IMAGE_TAG) --build-arg BIN=whatif-$$s -f compose/images/go.Dockerfile $(BIN)/docker >/dev/null; \

@@ -83,6 +83,7 @@ const (
 	ImageDebian    = "debian" // Debian's packages: Postgres, Patroni, etcd, HAProxy, PgBouncer, Redis
 	ImageAPI       = "api"
 	ImageBroker    = "broker"
+	ImageWorker    = "worker"
 	ImageToxiproxy = "toxiproxy"
 )
 

@@ -33,6 +33,7 @@ var specs = []Spec{
 	pgbouncer,
 	broker,
 	rc0, rc1, rc2,
+	worker,
 }
 
 // PGMaxConnections is Postgres' max_connections on both backends: a small

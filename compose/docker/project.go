@@ -17,6 +17,7 @@ type Images struct {
 	Debian    string // Postgres/Patroni, etcd, HAProxy, PgBouncer, Redis
 	API       string
 	Broker    string
+	Worker    string
 	Toxiproxy string
 	Kafka     string // opt-in profile "kafka": the official image (not pullable here)
 }
@@ -38,6 +39,7 @@ func TaggedImages(tag string) Images {
 		Debian:    "whatif/debian:" + tag,
 		API:       "whatif/api:" + tag,
 		Broker:    "whatif/broker:" + tag,
+		Worker:    "whatif/worker:" + tag,
 		Toxiproxy: "whatif/toxiproxy:" + tag,
 		Kafka:     "apache/kafka:3.9.0",
 	}

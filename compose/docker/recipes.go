@@ -117,7 +117,7 @@ func healthcheck(s compose.Service) []string {
 func (img Images) of(kind string) string {
 	return map[string]string{
 		compose.ImageDebian: img.Debian, compose.ImageAPI: img.API,
-		compose.ImageBroker: img.Broker, compose.ImageToxiproxy: img.Toxiproxy,
+		compose.ImageBroker: img.Broker, compose.ImageWorker: img.Worker, compose.ImageToxiproxy: img.Toxiproxy,
 	}[kind]
 }
 
@@ -165,8 +165,9 @@ func (a addressing) fill(c *Container, img Images) error {
 		files = s.Files(a)
 	}
 	// The runner's admin requests arrive from the bridge gateway, not
-	// loopback: the api takes a bearer token from the environment.
-	token := s.Image == compose.ImageAPI
+	// loopback: the api and the worker take a bearer token from the
+	// environment.
+	token := s.Image == compose.ImageAPI || s.Image == compose.ImageWorker
 	if len(files) == 0 && !token {
 		c.Command = argv
 		return nil

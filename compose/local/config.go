@@ -40,6 +40,7 @@ const (
 	pgBinDir       = compose.PGBinDir
 	apiBinary      = "whatif-api"
 	brokerBinary   = "whatif-broker"
+	workerBinary   = "whatif-worker"
 	defaultTimeout = 60 * time.Second
 )
 

@@ -60,7 +60,7 @@ var (
 	binErr  error
 )
 
-// ourBinaries builds whatif-api and whatif-broker from the repository when
+// ourBinaries builds whatif-api, whatif-broker and whatif-worker from the repository when
 // their packages exist. It returns BinDir and the services whose binary is
 // not available, so tests can leave them out via Only.
 func ourBinaries(t testing.TB) (string, []string) {
@@ -72,7 +72,7 @@ func ourBinaries(t testing.TB) (string, []string) {
 		}
 		_, file, _, _ := runtime.Caller(0)
 		repo := filepath.Join(filepath.Dir(file), "..", "..")
-		for svc, bin := range map[string]string{"api": apiBinary, "broker": brokerBinary} {
+		for svc, bin := range map[string]string{"api": apiBinary, "broker": brokerBinary, "worker": workerBinary} {
 			pkg := filepath.Join(repo, "services", svc)
 			if _, err := os.Stat(filepath.Join(pkg, "main.go")); err != nil {
 				continue
@@ -90,7 +90,7 @@ func ourBinaries(t testing.TB) (string, []string) {
 		t.Fatal(binErr)
 	}
 	var missing []string
-	for svc, bin := range map[string]string{compose.SvcAPI: apiBinary, compose.SvcBroker: brokerBinary} {
+	for svc, bin := range map[string]string{compose.SvcAPI: apiBinary, compose.SvcBroker: brokerBinary, compose.SvcWorker: workerBinary} {
 		if _, err := os.Stat(filepath.Join(binDir, bin)); err != nil {
 			missing = append(missing, svc)
 			if svc == compose.SvcAPI {

@@ -5,23 +5,16 @@
 package knob
 
 import (
-	"fmt"
-	"sort"
-	"strings"
 	"time"
 
-	"github.com/whatif-lab/whatif/services/internal/config"
+	"github.com/whatif-lab/whatif/services/internal/knobs"
 )
 
-// Knob is one setting.
-type Knob struct {
-	Name   string // settings JSON key
-	Flag   string
-	Def    time.Duration
-	Lo, Hi time.Duration
-	Whole  bool // must be whole seconds (goes into an HTTP header)
-	Help   string
-}
+// Knob is one setting (the shared shape of every service's settings).
+type Knob = knobs.Knob
+
+// Values maps knob name to value.
+type Values = knobs.Values
 
 // Names, as in PUT /admin/settings.
 const (
@@ -44,7 +37,7 @@ const (
 )
 
 // All is every knob.
-var All = []Knob{
+var All = knobs.Table{
 	{Name: QueryCost, Flag: "query-cost", Def: 20 * time.Millisecond, Lo: 0, Hi: 10 * time.Second,
 		Help: "each item read holds its DB connection this long (pg_sleep), so capacity = db-pool / query-cost"},
 	{Name: RedisTTL, Flag: "redis-ttl", Def: 60 * time.Second, Lo: time.Millisecond, Hi: 24 * time.Hour,
@@ -82,59 +75,12 @@ var All = []Knob{
 		Help: "the circuit breaker counts a DB call slower than this as failed"},
 }
 
-// Check rejects d for a knob, naming it name (a flag or a JSON key).
-func (k Knob) Check(name string, d time.Duration) error {
-	if k.Whole {
-		if err := config.WholeSeconds(name, d); err != nil {
-			return err
-		}
-	}
-	return config.DurationRange(name, d, k.Lo, k.Hi)
-}
-
 // ByName finds a knob.
-func ByName(name string) (Knob, bool) {
-	for _, k := range All {
-		if k.Name == name {
-			return k, true
-		}
-	}
-	return Knob{}, false
-}
+func ByName(name string) (Knob, bool) { return All.ByName(name) }
 
 // Names lists every knob's name, sorted.
-func Names() string {
-	var n []string
-	for _, k := range All {
-		n = append(n, k.Name)
-	}
-	sort.Strings(n)
-	return strings.Join(n, ", ")
-}
-
-// Values maps knob name to value.
-type Values map[string]time.Duration
+func Names() string { return All.Names() }
 
 // Parse validates a partial update {"name":"duration",...}; nothing
 // is applied unless every entry is valid.
-func Parse(update map[string]string) (Values, error) {
-	if len(update) == 0 {
-		return nil, fmt.Errorf("no settings given; valid names: %s", Names())
-	}
-	out := Values{}
-	for name, s := range update {
-		k, ok := ByName(name)
-		if !ok {
-			return nil, fmt.Errorf("unknown setting %q; valid names: %s", name, Names())
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return nil, fmt.Errorf("%s %q: want a duration such as \"250ms\" or \"3s\"", name, s)
-		}
-		if err := k.Check(name, d); err != nil {
-			return nil, err
-		}
-		out[name] = d
-	}
-	return out, nil
-}
+func Parse(update map[string]string) (Values, error) { return All.Parse(update) }

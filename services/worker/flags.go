@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/whatif-lab/whatif/services/internal/config"
+	"github.com/whatif-lab/whatif/services/internal/knobs"
+)
+
+// flags are the command line of the worker binary; the stack supervisor
+// passes them, so their names are a contract.
+type flags struct {
+	listen      string
+	broker      string
+	pg          string
+	pipeline    string
+	topic       string
+	partitions  int
+	members     int
+	protections string
+	adminToken  string
+	startup     time.Duration
+	knobs       knobs.Values
+}
+
+// maxPartitions bounds --partitions: members beyond the partition count
+// idle, and a group of hundreds of clients is not what a 2-core box runs.
+const maxPartitions = 64
+
+var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,200}$`)
+
+func parseFlags(args []string, out io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&f.listen, "listen", "", "admin HTTP listen address HOST:PORT (required)")
+	fs.StringVar(&f.broker, "broker", "", "Kafka broker HOST:PORT (required)")
+	fs.StringVar(&f.pg, "pg", "", "Postgres DSN the pipeline writes to (required)")
+	fs.StringVar(&f.pipeline, "pipeline", pipelineEvents, "the work this pool does: "+strings.Join(pipelineNames(), ", "))
+	fs.StringVar(&f.topic, "topic", "", "topic consumed (default: the pipeline's own)")
+	fs.IntVar(&f.partitions, "partitions", 6, "partitions of the topic when the worker creates it; members beyond them idle")
+	fs.IntVar(&f.members, "members", 1, "members each consumer group starts with")
+	fs.StringVar(&f.protections, "protections", "all", `initial protections: "all", "none" or a comma list of `+strings.Join(protectionNames, ", "))
+	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token that allows admin endpoints from non-loopback peers")
+	fs.DurationVar(&f.startup, "startup-timeout", 30*time.Second, "keep retrying the broker and Postgres at startup this long")
+	knobFlags := map[string]*time.Duration{}
+	for _, k := range settingsTable {
+		knobFlags[k.Name] = fs.Duration(k.Flag, k.Def, k.Help)
+	}
+	if err := fs.Parse(args); err != nil {
+		return f, err // flag has printed the problem and the usage
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected arguments %q: all options are --flags", fs.Args())
+	}
+	f.knobs = knobs.Values{}
+	for n, d := range knobFlags {
+		f.knobs[n] = *d
+	}
+	if f.topic == "" {
+		if p, ok := pipelines[f.pipeline]; ok {
+			f.topic = p.topic
+		}
+	}
+	return f, f.validate()
+}
+
+func (f flags) validate() error {
+	var errs []error
+	add := func(err error) { errs = append(errs, err) }
+	if f.listen == "" {
+		add(config.Required("--listen", f.listen))
+	} else {
+		add(config.ListenAddr("--listen", f.listen))
+	}
+	if f.broker == "" {
+		add(config.Required("--broker", f.broker))
+	} else {
+		add(config.HostPort("--broker", f.broker))
+	}
+	if f.pg == "" {
+		add(config.Required("--pg", f.pg))
+	} else if _, err := pgxpool.ParseConfig(f.pg); err != nil {
+		add(fmt.Errorf("--pg: %v", err))
+	}
+	if _, ok := pipelines[f.pipeline]; !ok {
+		add(fmt.Errorf("--pipeline %q: want one of %s", f.pipeline, strings.Join(pipelineNames(), ", ")))
+	}
+	if !topicName.MatchString(f.topic) {
+		add(fmt.Errorf("--topic %q: want 1-200 letters, digits, '.', '_' or '-'", f.topic))
+	}
+	add(config.IntRange("--partitions", f.partitions, 1, maxPartitions))
+	add(config.IntRange("--members", f.members, 0, maxPartitions))
+	if _, err := parseProtections(f.protections); err != nil {
+		add(fmt.Errorf("--protections: %w", err))
+	}
+	add(config.DurationRange("--startup-timeout", f.startup, time.Second, time.Hour))
+	for _, k := range settingsTable {
+		add(k.Check("--"+k.Flag, f.knobs[k.Name]))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestParseFlags(t *testing.T) {
+	ok := []string{"--listen", "127.0.0.1:18000", "--broker", "127.0.0.1:9092", "--pg", "postgres://postgres@127.0.0.1:5432/postgres"}
+	cases := []struct {
+		name  string
+		extra []string
+		want  string // substring of the error; "" = valid
+	}{
+		{"valid", nil, ""},
+		{"default topic is the pipeline's", []string{"--pipeline", "events"}, ""},
+		{"unknown pipeline", []string{"--pipeline", "videos"}, `--pipeline "videos": want one of events`},
+		{"bad topic", []string{"--topic", "a b"}, `--topic "a b"`},
+		{"too many partitions", []string{"--partitions", "65"}, "--partitions"},
+		{"negative members", []string{"--members", "-1"}, "--members"},
+		{"unknown protection", []string{"--protections", "split_groups,turbo"}, "turbo"},
+		{"negative record cost", []string{"--record-cost", "-1ms"}, "--record-cost"},
+		{"stray argument", []string{"now"}, "unexpected arguments"},
+		{"startup too short", []string{"--startup-timeout", "1ms"}, "--startup-timeout"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := parseFlags(append(append([]string{}, ok...), c.extra...), io.Discard)
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				if f.topic != "events" {
+					t.Errorf("topic %q, want the pipeline's own", f.topic)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one naming %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestParseFlagsRequired(t *testing.T) {
+	_, err := parseFlags(nil, io.Discard)
+	for _, name := range []string{"--listen", "--broker", "--pg"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error %v does not name the missing %s", err, name)
+		}
+	}
+}
+
+func FuzzParseFlags(f *testing.F) {
+	f.Add("--listen=127.0.0.1:18000 --broker=b:1 --pg=postgres://x@y/z --members=3 --protections=autoscale")
+	f.Add("--record-cost=5ms --scale-lag=1s --topic=t")
+	f.Fuzz(func(t *testing.T, line string) {
+		f, err := parseFlags(strings.Fields(line), io.Discard)
+		if err != nil {
+			return
+		}
+		// what parses is valid everywhere it is used
+		if f.members < 0 || f.members > maxPartitions || f.partitions < 1 || !topicName.MatchString(f.topic) {
+			t.Fatalf("accepted %+v", f)
+		}
+		if _, ok := pipelines[f.pipeline]; !ok {
+			t.Fatalf("accepted pipeline %q", f.pipeline)
+		}
+	})
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+// lagEvery is how often the worker asks the broker for its groups' lag.
+const lagEvery = 500 * time.Millisecond
+
+// watchLag keeps each group's lag and the topic's depth current until ctx
+// ends. Lag comes from the group's committed offsets against the end
+// offsets (kadm.Lag); the broker's own log-dir figures are not used.
+func (w *worker) watchLag(ctx context.Context) {
+	t := time.NewTicker(lagEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.measureLag(ctx)
+	}
+}
+
+func (w *worker) measureLag(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	names := w.groupNames()
+	lags, err := w.adm.Lag(cctx, names...)
+	starts, serr := w.adm.ListStartOffsets(cctx, w.cfg.topic)
+	ends, eerr := w.adm.ListEndOffsets(cctx, w.cfg.topic)
+	now := time.Now()
+	out := map[string]groupLag{}
+	failed := err != nil
+	if err == nil {
+		for _, n := range names {
+			g, ok := w.group(n)
+			dl, have := lags[n]
+			if !ok || !have || dl.Error() != nil {
+				failed = true
+				continue
+			}
+			out[n] = lagOf(dl.Lag, w.cfg.topic, g.ledger, now)
+		}
+	}
+	var depth int64
+	if serr == nil && eerr == nil {
+		ends.Each(func(e kadm.ListedOffset) {
+			if s, ok := starts.Lookup(e.Topic, e.Partition); ok && s.Err == nil && e.Err == nil {
+				depth += e.Offset - s.Offset
+			}
+		})
+	} else {
+		failed = true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for n, l := range out {
+		if _, live := w.groups[n]; live {
+			w.lag[n] = l
+		}
+	}
+	if serr == nil && eerr == nil {
+		w.depth = depth
+	}
+	if failed {
+		w.lagErrs++
+	}
+}
+
+// lagOf sums a group's lag over the topic's partitions. Its age is the
+// largest, over the lagging partitions, of now minus the production time
+// of the last event the group finished there; where it finished none yet,
+// of now minus the group's start (nothing done there since).
+func lagOf(gl kadm.GroupLag, topic string, l *ledger, now time.Time) groupLag {
+	var out groupLag
+	for p, m := range gl[topic] {
+		if m.Lag <= 0 {
+			continue
+		}
+		out.Records += m.Lag
+		age, ok := l.behind(p, now)
+		if !ok {
+			age = now.Sub(l.started)
+		}
+		out.Seconds = max(out.Seconds, age.Seconds())
+	}
+	return out
+}
+
+// autoscale adds a member to each group whose lag is older than scale_lag,
+// one per scale_every, up to the partition count, while the protection is
+// on. It learns from the lag the broker reports, not from the work's cost.
+func (w *worker) autoscale(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(w.settings.get(knobScaleEvery)):
+		}
+		if !w.prot.On(protAutoscale) {
+			continue
+		}
+		limit, err := w.partitions(ctx)
+		if err != nil {
+			continue
+		}
+		slo := w.settings.get(knobScaleLag).Seconds()
+		for _, n := range w.groupNames() {
+			w.mu.Lock()
+			l := w.lag[n]
+			w.mu.Unlock()
+			g, ok := w.group(n)
+			if !ok || l.Seconds <= slo {
+				continue
+			}
+			_, _ = g.grow(limit)
+		}
+	}
+}

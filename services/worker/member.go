@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// member is one consumer-group member: its own client (its own session
+// with the broker) working its records one at a time, so each member is
+// one more unit of capacity up to the partition count.
+type member struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// memberCounters are the group's monotonic counters; members share them.
+type memberCounters struct {
+	records    atomic.Int64 // finished, repeats included
+	stepErrors atomic.Int64 // a step failed and the record was tried again
+	poison     atomic.Int64 // records whose key is not an event id: skipped
+	fetchErrs  atomic.Int64
+	commitErrs atomic.Int64
+}
+
+// retryPause is how long a member waits before trying a failed step again.
+const retryPause = 100 * time.Millisecond
+
+func (g *group) startMember() (*member, error) {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(g.w.cfg.broker),
+		kgo.ConsumerGroup(g.plan.name),
+		kgo.ConsumeTopics(g.w.cfg.topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// only records marked finished are committed: one polled but not
+		// worked (a member stopped mid-batch) goes to the next owner
+		kgo.AutoCommitMarks(),
+		// a partition moves to another member only between polls, after
+		// the records polled are finished and committed: no repeats from a
+		// rebalance, only from a crash
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
+			if err := cl.CommitMarkedOffsets(ctx); err != nil {
+				g.counters.commitErrs.Add(1)
+			}
+		}),
+		kgo.SessionTimeout(6 * time.Second),
+		kgo.HeartbeatInterval(500 * time.Millisecond),
+		kgo.RebalanceTimeout(10 * time.Second),
+		kgo.FetchMaxWait(200 * time.Millisecond),
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(g.ctx)
+	m := &member{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		g.consume(ctx, cl)
+		cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer ccancel()
+		if err := cl.CommitMarkedOffsets(cctx); err != nil {
+			g.counters.commitErrs.Add(1)
+		}
+		cl.Close() // leaves the group: its partitions move at once
+
+	}()
+	return m, nil
+}
+
+// pollBatch bounds the records a member holds between commits.
+const pollBatch = 50
+
+func (g *group) consume(ctx context.Context, cl *kgo.Client) {
+	env := stepEnv{group: g.plan.name, db: g.w.db, settings: g.w.settings}
+	for ctx.Err() == nil {
+		fetches := cl.PollRecords(ctx, pollBatch)
+		fetches.EachError(func(_ string, _ int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				g.counters.fetchErrs.Add(1)
+			}
+		})
+		for _, r := range fetches.Records() {
+			if !g.work(ctx, env, r) {
+				cl.AllowRebalance()
+				return
+			}
+			cl.MarkCommitRecords(r)
+		}
+		if err := cl.CommitMarkedOffsets(ctx); err != nil && ctx.Err() == nil {
+			g.counters.commitErrs.Add(1)
+		}
+		cl.AllowRebalance()
+	}
+}
+
+// work runs the group's steps on one record, each until it succeeds; it
+// returns false when the member is stopped first (the record is then
+// neither finished nor committed, and another member takes it).
+func (g *group) work(ctx context.Context, env stepEnv, r *kgo.Record) bool {
+	ev, err := decodeEvent(r)
+	if err != nil {
+		g.counters.poison.Add(1)
+		return true
+	}
+	for _, s := range g.plan.steps {
+		for {
+			err := s(ctx, env, ev)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return false
+			}
+			g.counters.stepErrors.Add(1)
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(retryPause):
+			}
+		}
+	}
+	g.ledger.finish(ev, time.Now())
+	g.counters.records.Add(1)
+	return true
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/whatif-lab/whatif/services/internal/protections"
+)
+
+// A pipeline is the work one worker pool does: which consumer groups read
+// its topic, and what each does with a record.
+type pipeline struct {
+	topic  string
+	schema string // run at start
+	reset  string // run on /admin/reset
+	groups func(p *protections.Set) []groupPlan
+}
+
+// groupPlan is one consumer group and its steps, run in order per record.
+type groupPlan struct {
+	name  string
+	steps []step
+}
+
+// A step is one piece of work on a record. It returns an error to have the
+// record tried again (the member backs off); it is never skipped.
+type step func(ctx context.Context, env stepEnv, ev event) error
+
+// stepEnv is what a step may use.
+type stepEnv struct {
+	group    string
+	db       *pgxpool.Pool
+	settings *settings
+}
+
+// event is a record as the pipelines read it: its key is the event's
+// decimal id (the load generator's), its timestamp when it was produced.
+type event struct {
+	id        int64
+	partition int32
+	produced  time.Time
+}
+
+func decodeEvent(r *kgo.Record) (event, error) {
+	id, err := strconv.ParseInt(string(r.Key), 10, 64)
+	if err != nil || id < 0 {
+		return event{}, fmt.Errorf("record key %q is not an event id", r.Key)
+	}
+	return event{id: id, partition: r.Partition, produced: r.Timestamp}, nil
+}
+
+const pipelineEvents = "events"
+
+var pipelines = map[string]pipeline{
+	pipelineEvents: eventsPipeline,
+}
+
+func pipelineNames() []string {
+	var n []string
+	for k := range pipelines {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}

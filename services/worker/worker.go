@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/whatif-lab/whatif/services/internal/protections"
+)
+
+// worker is one pool: its pipeline's consumer groups over one topic.
+type worker struct {
+	cfg      flags
+	pipe     pipeline
+	prot     *protections.Set
+	settings *settings
+	db       *pgxpool.Pool
+	admCl    *kgo.Client
+	adm      *kadm.Client
+	ctx      context.Context
+
+	mu       sync.Mutex // groups, counters, lag
+	groups   map[string]*group
+	counters map[string]*memberCounters // per group name, kept across rebuilds: monotonic
+	lag      map[string]groupLag
+	lagErrs  int64
+	depth    int64 // records held by the topic: end - start, summed over partitions
+	start    int   // members a group starts with
+}
+
+func (w *worker) baseMembers() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.start
+}
+
+func (w *worker) setBaseMembers(n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.start = n
+}
+
+// groupLag is a group's distance behind the topic's end.
+type groupLag struct {
+	Records int64   `json:"records"`
+	Seconds float64 `json:"seconds"` // the oldest production time still unfinished, approximated per partition by the last one finished
+}
+
+func newWorker(ctx context.Context, cfg flags) (*worker, error) {
+	w := &worker{
+		cfg: cfg, pipe: pipelines[cfg.pipeline], prot: newProtections(), settings: newSettings(cfg.knobs), ctx: ctx,
+		groups: map[string]*group{}, counters: map[string]*memberCounters{}, lag: map[string]groupLag{},
+		start: cfg.members,
+	}
+	initial, err := w.prot.Parse(cfg.protections)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.prot.Apply(initial); err != nil {
+		return nil, err
+	}
+	pcfg, err := pgxpool.ParseConfig(cfg.pg)
+	if err != nil {
+		return nil, err
+	}
+	// a connection per member of every group, and one for the admin
+	pcfg.MaxConns = int32(2*maxPartitions + 1)
+	if w.db, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+		return nil, err
+	}
+	if w.admCl, err = kgo.NewClient(kgo.SeedBrokers(cfg.broker)); err != nil {
+		w.db.Close()
+		return nil, err
+	}
+	w.adm = kadm.NewClient(w.admCl)
+	if err := w.prepare(ctx); err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// prepare retries the schema and the topic until both are there or the
+// startup timeout passes: the broker and Postgres may start after us.
+func (w *worker) prepare(ctx context.Context) error {
+	deadline := time.Now().Add(w.cfg.startup)
+	for {
+		err := w.prepareOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("startup: %w", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (w *worker) prepareOnce(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := w.db.Exec(cctx, w.pipe.schema); err != nil {
+		return fmt.Errorf("schema: %w", err)
+	}
+	resp, err := w.adm.CreateTopic(cctx, int32(w.cfg.partitions), 1, nil, w.cfg.topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("topic %s: %w", w.cfg.topic, err)
+	}
+	return nil
+}
+
+// partitions is the topic's partition count, the ceiling of useful members.
+func (w *worker) partitions(ctx context.Context) (int, error) {
+	td, err := w.adm.ListTopics(ctx, w.cfg.topic)
+	if err != nil {
+		return 0, err
+	}
+	t, ok := td[w.cfg.topic]
+	if !ok || t.Err != nil {
+		return 0, fmt.Errorf("topic %s: not found (%v)", w.cfg.topic, t.Err)
+	}
+	return len(t.Partitions), nil
+}
+
+// rebuild stops every group and starts the pipeline's groups for the
+// current protections, each with members members.
+func (w *worker) rebuild(members int) error {
+	w.mu.Lock()
+	old := w.groups
+	w.groups = map[string]*group{}
+	w.lag = map[string]groupLag{}
+	w.mu.Unlock()
+	for _, g := range old {
+		g.stop()
+	}
+	var errs []error
+	for _, plan := range w.pipe.groups(w.prot) {
+		w.mu.Lock()
+		c := w.counters[plan.name]
+		if c == nil {
+			c = &memberCounters{}
+			w.counters[plan.name] = c
+		}
+		g := newGroup(w.ctx, w, plan, c)
+		w.groups[plan.name] = g
+		w.mu.Unlock()
+		errs = append(errs, g.resize(members))
+	}
+	return errors.Join(errs...)
+}
+
+// group returns the named group of the current plan.
+func (w *worker) group(name string) (*group, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	g, ok := w.groups[name]
+	return g, ok
+}
+
+func (w *worker) groupNames() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var n []string
+	for k := range w.groups {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// reset stops the groups, empties the topic and forgets the groups'
+// offsets and the pipeline's table, then starts the groups afresh: a run
+// starts from an empty queue and an empty ledger.
+func (w *worker) reset(ctx context.Context, members int) error {
+	w.mu.Lock()
+	old := w.groups
+	w.groups = map[string]*group{}
+	w.mu.Unlock()
+	for _, g := range old {
+		g.stop()
+	}
+	ends, err := w.adm.ListEndOffsets(ctx, w.cfg.topic)
+	if err != nil {
+		return fmt.Errorf("end offsets: %w", err)
+	}
+	if err := ends.Error(); err != nil {
+		return fmt.Errorf("end offsets: %w", err)
+	}
+	del, err := w.adm.DeleteRecords(ctx, ends.Offsets())
+	if err != nil {
+		return fmt.Errorf("emptying %s: %w", w.cfg.topic, err)
+	}
+	if err := del.Error(); err != nil {
+		return fmt.Errorf("emptying %s: %w", w.cfg.topic, err)
+	}
+	if _, err := w.adm.DeleteGroups(ctx, allGroupNames(w.pipe)...); err != nil {
+		return fmt.Errorf("deleting groups: %w", err)
+	}
+	if _, err := w.db.Exec(ctx, w.pipe.reset); err != nil {
+		return fmt.Errorf("pipeline table: %w", err)
+	}
+	return w.rebuild(members)
+}
+
+// allGroupNames is every group the pipeline can run, under any setting of
+// the protections: a reset forgets the offsets of all of them.
+func allGroupNames(p pipeline) []string {
+	seen := map[string]bool{}
+	var out []string
+	for mask := 0; mask < 1<<len(protectionNames); mask++ {
+		s := newProtections()
+		for i, n := range protectionNames {
+			_ = s.Apply(map[string]bool{n: mask&(1<<i) != 0})
+		}
+		for _, g := range p.groups(s) {
+			if !seen[g.name] {
+				seen[g.name] = true
+				out = append(out, g.name)
+			}
+		}
+	}
+	return out
+}
+
+func (w *worker) close() {
+	w.mu.Lock()
+	gs := w.groups
+	w.groups = map[string]*group{}
+	w.mu.Unlock()
+	for _, g := range gs {
+		g.stop()
+	}
+	if w.admCl != nil {
+		w.admCl.Close()
+	}
+	w.db.Close()
+}
