@@ -81,17 +81,11 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.Int64Var(&f.exportCap, "export-cap", 1<<20, "payload_cap: largest export built, in bytes; larger ones get 413")
 	fs.Int64Var(&f.exportCache, "export-cache", 32<<20, "cache_bound: most bytes the export cache holds")
 	fs.DurationVar(&f.startupTimeout, "startup-timeout", 30*time.Second, "keep retrying Postgres and Redis at startup this long")
-	knobFlags := map[string]*time.Duration{}
-	for _, k := range knob.All {
-		knobFlags[k.Name] = fs.Duration(k.Flag, k.Def, k.Help)
-	}
+	knobValues := knob.All.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err // flag has printed the problem and the usage
 	}
-	f.knobs = knob.Values{}
-	for n, d := range knobFlags {
-		f.knobs[n] = *d
-	}
+	f.knobs = knobValues()
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected arguments %q: all options are --flags", fs.Args())
 	}
@@ -168,9 +162,7 @@ func (f flags) validate() error {
 		add(fmt.Errorf("--export-cache %d: want bytes in [1 MiB, 1 TiB]", f.exportCache))
 	}
 	add(config.DurationRange("--startup-timeout", f.startupTimeout, 100*time.Millisecond, time.Hour))
-	for _, k := range knob.All {
-		add(k.Check("--"+k.Flag, f.knobs[k.Name]))
-	}
+	add(knob.All.CheckFlags(f.knobs))
 	if _, err := newProtections(f.protections); err != nil {
 		add(fmt.Errorf("--protections: %w", err))
 	}

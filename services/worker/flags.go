@@ -51,20 +51,14 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.protections, "protections", "all", `initial protections: "all", "none" or a comma list of `+strings.Join(protectionNames, ", "))
 	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token that allows admin endpoints from non-loopback peers")
 	fs.DurationVar(&f.startup, "startup-timeout", 30*time.Second, "keep retrying the broker and Postgres at startup this long")
-	knobFlags := map[string]*time.Duration{}
-	for _, k := range settingsTable {
-		knobFlags[k.Name] = fs.Duration(k.Flag, k.Def, k.Help)
-	}
+	knobValues := settingsTable.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err // flag has printed the problem and the usage
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected arguments %q: all options are --flags", fs.Args())
 	}
-	f.knobs = knobs.Values{}
-	for n, d := range knobFlags {
-		f.knobs[n] = *d
-	}
+	f.knobs = knobValues()
 	if f.topic == "" {
 		if p, ok := pipelines[f.pipeline]; ok {
 			f.topic = p.topic
@@ -103,8 +97,6 @@ func (f flags) validate() error {
 		add(fmt.Errorf("--protections: %w", err))
 	}
 	add(config.DurationRange("--startup-timeout", f.startup, time.Second, time.Hour))
-	for _, k := range settingsTable {
-		add(k.Check("--"+k.Flag, f.knobs[k.Name]))
-	}
+	add(settingsTable.CheckFlags(f.knobs))
 	return errors.Join(errs...)
 }

@@ -136,14 +136,7 @@ func (w *worker) partitions(ctx context.Context) (int, error) {
 // rebuild stops every group and starts the pipeline's groups for the
 // current protections, each with members members.
 func (w *worker) rebuild(members int) error {
-	w.mu.Lock()
-	old := w.groups
-	w.groups = map[string]*group{}
-	w.lag = map[string]groupLag{}
-	w.mu.Unlock()
-	for _, g := range old {
-		g.stop()
-	}
+	w.stopGroups()
 	var errs []error
 	for _, plan := range w.pipe.groups(w.prot) {
 		w.mu.Lock()
@@ -183,13 +176,7 @@ func (w *worker) groupNames() []string {
 // offsets and the pipeline's table, then starts the groups afresh: a run
 // starts from an empty queue and an empty ledger.
 func (w *worker) reset(ctx context.Context, members int) error {
-	w.mu.Lock()
-	old := w.groups
-	w.groups = map[string]*group{}
-	w.mu.Unlock()
-	for _, g := range old {
-		g.stop()
-	}
+	w.stopGroups()
 	ends, err := w.adm.ListEndOffsets(ctx, w.cfg.topic)
 	if err != nil {
 		return fmt.Errorf("end offsets: %w", err)
@@ -233,14 +220,21 @@ func allGroupNames(p pipeline) []string {
 	return out
 }
 
-func (w *worker) close() {
+// stopGroups stops every running group (each member commits what it
+// finished and leaves) and forgets their lag.
+func (w *worker) stopGroups() {
 	w.mu.Lock()
-	gs := w.groups
+	old := w.groups
 	w.groups = map[string]*group{}
+	w.lag = map[string]groupLag{}
 	w.mu.Unlock()
-	for _, g := range gs {
+	for _, g := range old {
 		g.stop()
 	}
+}
+
+func (w *worker) close() {
+	w.stopGroups()
 	if w.admCl != nil {
 		w.admCl.Close()
 	}

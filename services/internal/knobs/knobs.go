@@ -5,6 +5,8 @@
 package knobs
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"sort"
 	"strings"
@@ -90,4 +92,29 @@ func (t Table) Defaults() Values {
 		v[k.Name] = k.Def
 	}
 	return v
+}
+
+// Flags declares a flag per knob on fs (its default and help) and returns
+// a function that, once fs has parsed, gives the values set.
+func (t Table) Flags(fs *flag.FlagSet) func() Values {
+	ptrs := make(map[string]*time.Duration, len(t))
+	for _, k := range t {
+		ptrs[k.Name] = fs.Duration(k.Flag, k.Def, k.Help)
+	}
+	return func() Values {
+		v := make(Values, len(ptrs))
+		for n, d := range ptrs {
+			v[n] = *d
+		}
+		return v
+	}
+}
+
+// CheckFlags rejects values outside their knob's range, naming the flag.
+func (t Table) CheckFlags(v Values) error {
+	var errs []error
+	for _, k := range t {
+		errs = append(errs, k.Check("--"+k.Flag, v[k.Name]))
+	}
+	return errors.Join(errs...)
 }
