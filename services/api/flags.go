@@ -7,8 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/whatif-lab/whatif/services/api/knob"
 	"github.com/whatif-lab/whatif/services/internal/config"
 )
@@ -114,16 +112,16 @@ func (f flags) validate() error {
 	if f.pgPrimary == "" {
 		add(config.Required("--pg-primary", f.pgPrimary))
 	} else {
-		add(checkDSN("--pg-primary", f.pgPrimary))
+		add(config.DSN("--pg-primary", f.pgPrimary))
 	}
 	if f.pgReplica != "" {
-		add(checkDSN("--pg-replica", f.pgReplica))
+		add(config.DSN("--pg-replica", f.pgReplica))
 	}
 	if f.pgDirect != "" {
-		add(checkDSN("--pg-direct", f.pgDirect))
+		add(config.DSN("--pg-direct", f.pgDirect))
 	}
 	if f.pgBouncer != "" {
-		add(checkDSN("--pgbouncer", f.pgBouncer))
+		add(config.DSN("--pgbouncer", f.pgBouncer))
 	}
 	if f.broker != "" {
 		add(config.HostPort("--broker", f.broker))
@@ -167,12 +165,4 @@ func (f flags) validate() error {
 		add(fmt.Errorf("--protections: %w", err))
 	}
 	return errors.Join(errs...)
-}
-
-// checkDSN parses a Postgres DSN the way the pool will, without connecting.
-func checkDSN(name, dsn string) error {
-	if _, err := pgxpool.ParseConfig(dsn); err != nil {
-		return fmt.Errorf("%s: invalid Postgres DSN: %v", name, err)
-	}
-	return nil
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/whatif-lab/whatif/services/internal/config"
 	"github.com/whatif-lab/whatif/services/internal/knobs"
 )
@@ -82,8 +80,8 @@ func (f flags) validate() error {
 	}
 	if f.pg == "" {
 		add(config.Required("--pg", f.pg))
-	} else if _, err := pgxpool.ParseConfig(f.pg); err != nil {
-		add(fmt.Errorf("--pg: %v", err))
+	} else {
+		add(config.DSN("--pg", f.pg))
 	}
 	if _, ok := pipelines[f.pipeline]; !ok {
 		add(fmt.Errorf("--pipeline %q: want one of %s", f.pipeline, strings.Join(pipelineNames(), ", ")))

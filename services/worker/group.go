@@ -60,22 +60,21 @@ func (g *group) size() int {
 	return len(g.members)
 }
 
-// grow adds one member unless the group already has limit; it reports
-// whether it did.
-func (g *group) grow(limit int) (bool, error) {
+// grow adds one member unless the group already has limit.
+func (g *group) grow(limit int) error {
 	g.mu.Lock()
 	n := len(g.members)
 	g.mu.Unlock()
 	if n >= limit {
-		return false, nil
+		return nil
 	}
 	if err := g.resize(n + 1); err != nil {
-		return false, err
+		return err
 	}
 	g.mu.Lock()
 	g.scaleUps++
 	g.mu.Unlock()
-	return true, nil
+	return nil
 }
 
 func (g *group) stop() { _ = g.resize(0) }

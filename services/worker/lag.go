@@ -105,10 +105,6 @@ func (w *worker) autoscale(ctx context.Context) {
 		if !w.prot.On(protAutoscale) {
 			continue
 		}
-		limit, err := w.partitions(ctx)
-		if err != nil {
-			continue
-		}
 		slo := w.settings.get(knobScaleLag).Seconds()
 		for _, n := range w.groupNames() {
 			w.mu.Lock()
@@ -118,7 +114,7 @@ func (w *worker) autoscale(ctx context.Context) {
 			if !ok || l.Seconds <= slo {
 				continue
 			}
-			_, _ = g.grow(limit)
+			_ = g.grow(w.parts) // a member that fails to start is tried again next tick
 		}
 	}
 }

@@ -34,6 +34,7 @@ type worker struct {
 	lagErrs  int64
 	depth    int64 // records held by the topic: end - start, summed over partitions
 	start    int   // members a group starts with
+	parts    int   // the topic's partitions, the ceiling of useful members; set at start
 }
 
 func (w *worker) baseMembers() int {
@@ -117,20 +118,17 @@ func (w *worker) prepareOnce(ctx context.Context) error {
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("topic %s: %w", w.cfg.topic, err)
 	}
-	return nil
-}
-
-// partitions is the topic's partition count, the ceiling of useful members.
-func (w *worker) partitions(ctx context.Context) (int, error) {
-	td, err := w.adm.ListTopics(ctx, w.cfg.topic)
+	// a topic that was there already keeps its own count
+	td, err := w.adm.ListTopics(cctx, w.cfg.topic)
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("topic %s: %w", w.cfg.topic, err)
 	}
 	t, ok := td[w.cfg.topic]
 	if !ok || t.Err != nil {
-		return 0, fmt.Errorf("topic %s: not found (%v)", w.cfg.topic, t.Err)
+		return fmt.Errorf("topic %s: not found (%v)", w.cfg.topic, t.Err)
 	}
-	return len(t.Partitions), nil
+	w.parts = len(t.Partitions)
+	return nil
 }
 
 // rebuild stops every group and starts the pipeline's groups for the

@@ -9,6 +9,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // HostPort checks a HOST:PORT address to dial, with a numeric port in 1..65535.
@@ -62,6 +64,14 @@ func DurationRange(name string, d, lo, hi time.Duration) error {
 func WholeSeconds(name string, d time.Duration) error {
 	if d < time.Second || d%time.Second != 0 {
 		return fmt.Errorf("%s %v: must be a whole number of seconds, at least 1s", name, d)
+	}
+	return nil
+}
+
+// DSN parses a Postgres DSN the way the pool will, without connecting.
+func DSN(name, dsn string) error {
+	if _, err := pgxpool.ParseConfig(dsn); err != nil {
+		return fmt.Errorf("%s: invalid Postgres DSN: %v", name, err)
 	}
 	return nil
 }

@@ -19,10 +19,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// Bin is where Debian's postgresql-15 puts initdb and postgres.
-const Bin = "/usr/lib/postgresql/15/bin"
+	"github.com/whatif-lab/whatif/compose"
+)
 
 // ErrMissing is returned when the Postgres binaries are not installed.
 var ErrMissing = errors.New("testpg: Debian's postgresql-15 is not installed")
@@ -39,7 +38,7 @@ type Server struct {
 // Start runs initdb and a server; Stop removes both. The server dies with
 // the test binary (Pdeathsig) if Stop is never called.
 func Start() (*Server, error) {
-	if _, err := os.Stat(filepath.Join(Bin, "postgres")); err != nil {
+	if _, err := os.Stat(filepath.Join(compose.PGBinDir, "postgres")); err != nil {
 		return nil, ErrMissing
 	}
 	dir, err := os.MkdirTemp("", "whatif-testpg-")
@@ -70,7 +69,7 @@ func (s *Server) start() error {
 			}
 		}
 	}
-	initdb := exec.Command(filepath.Join(Bin, "initdb"), "-D", data, "-U", "postgres",
+	initdb := exec.Command(filepath.Join(compose.PGBinDir, "initdb"), "-D", data, "-U", "postgres",
 		"--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: cred}
 	if out, err := initdb.CombinedOutput(); err != nil {
@@ -80,7 +79,7 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
-	s.cmd = exec.Command(filepath.Join(Bin, "postgres"), "-D", data, "-p", strconv.Itoa(port),
+	s.cmd = exec.Command(filepath.Join(compose.PGBinDir, "postgres"), "-D", data, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+data,
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=200", "-c", "shared_buffers=32MB")
