@@ -41,6 +41,12 @@ type RestartCounter interface {
 // cgroup v1 cpu.shares and docker --cpu-shares scale).
 const DefaultCPUWeight = 1024
 
+// MinCPUWeight is the lowest weight. The local backend also puts a service
+// at this weight in the kernel's idle class (cgroup cpu.idle): it runs only
+// on CPU no other process wants, and never delays another's wake-up, which
+// a low weight alone does not promise. Compose sets the weight only.
+const MinCPUWeight = 2
+
 // CPUWeighter is implemented by the controllers of backends that can
 // weigh a service's claim on the shared CPUs. On one small machine it
 // stands in for "this service runs on another host": a service at a low
@@ -53,8 +59,8 @@ type CPUWeighter interface {
 
 // CheckCPUWeight rejects a weight outside the range both backends take.
 func CheckCPUWeight(weight int) error {
-	if weight < 2 || weight > 262144 {
-		return fmt.Errorf("cpu weight %d out of range [2, 262144]", weight)
+	if weight < MinCPUWeight || weight > 262144 {
+		return fmt.Errorf("cpu weight %d out of range [%d, 262144]", weight, MinCPUWeight)
 	}
 	return nil
 }

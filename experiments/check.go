@@ -112,6 +112,17 @@ var (
 // ErrNoData marks a measurement that had nothing to measure.
 var ErrNoData = errors.New("no data")
 
+// Beyond is a measure's error when its value lies past what the run could
+// observe: it is more than Value (a recovery the run did not see by its
+// end). A bound Value already passes decides the check; otherwise it is
+// Unknown.
+type Beyond struct {
+	Value float64
+	Why   string
+}
+
+func (b *Beyond) Error() string { return b.Why }
+
 // AtLeast passes when the measured value is >= min.
 func AtLeast(name string, m Measurer, min float64, u Unit) Check {
 	return compare(name, m, u, ">=", min)
@@ -127,6 +138,16 @@ func compare(name string, m Measurer, u Unit, sense string, bound float64) Check
 	return Check{Name: name, Eval: func(r *Run) Outcome {
 		o := Outcome{Check: name, Threshold: sense + " " + u(bound), Sense: sense, Bound: bound}
 		v, why, err := m.Read(r)
+		if b := (*Beyond)(nil); errors.As(err, &b) && b.Value >= bound {
+			o.Value, o.Measured, o.Detail = b.Value, "> "+u(b.Value), b.Why
+			margin, _ := o.MarginValue()
+			o.Margin = u(margin)
+			o.Status = Pass
+			if sense == "<=" {
+				o.Status = Fail
+			}
+			return o
+		}
 		if err != nil {
 			o.Status, o.Measured, o.Detail = Unknown, "n/a", err.Error()
 			return o

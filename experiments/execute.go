@@ -332,8 +332,9 @@ func (m *matrix) play(ctx context.Context, env *Env) error {
 	var wg sync.WaitGroup
 	var tl *loadgen.Timeline
 	var loadErr error
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); tl, loadErr = loadgen.Run(loadCtx, plan) }()
+	go func() { defer wg.Done(); r.BoxLate = watchBox(loadCtx, start) }()
 	sampler := &sampler{admin: env.admin, instances: env.instances, start: start}
 	go func() { defer wg.Done(); r.Samples = sampler.run(loadCtx, con) }()
 
@@ -383,6 +384,9 @@ func (m *matrix) play(ctx context.Context, env *Env) error {
 	stopLoad()
 	wg.Wait()
 	r.Timeline = tl
+	if n := boxNote(r.BoxLate); n != "" {
+		r.Notes = append(r.Notes, n)
+	}
 	if tl != nil {
 		con.phases(r)
 	}

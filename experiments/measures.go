@@ -139,3 +139,24 @@ func RecoveredWithin(maxErr float64, ops ...string) Measure {
 func BackAfterFix(maxErr float64, ops ...string) Measure {
 	return func(r *Run) (float64, error) { return r.RecoveryTime(r.RecoveredAt, maxErr, ops...) }
 }
+
+// CalmP99 is P99 over the phase's seconds in which the box did not stall
+// (boxclock.go): for a latency bound that sits within a box stall of the
+// baseline. A phase that stalled in more than a quarter of its seconds has
+// too little left to judge.
+func CalmP99(p Phase, ops ...string) Measure {
+	return func(r *Run) (float64, error) {
+		from, to := r.Window(p)
+		if to <= from || r.Timeline == nil {
+			return 0, fmt.Errorf("%s window is empty", p)
+		}
+		s := r.Timeline.WindowWithout(from, to, stalledSeconds(r.BoxLate), ops...)
+		if all := int((to - from) / time.Second); s.Skipped*4 > all {
+			return 0, fmt.Errorf("the box stalled around %d of the %s window's %d seconds: too few left to judge", s.Skipped, p, all)
+		}
+		if s.Completed == 0 {
+			return 0, fmt.Errorf("no request completed in the %s window's calm seconds", p)
+		}
+		return s.P99.Seconds(), nil
+	}
+}

@@ -98,6 +98,9 @@ func (rep *Report) writeTimeline(w io.Writer) error {
 				"run": string(r.Variant) + "/" + string(r.Level), "second": sec.Second,
 				"phase": r.phaseOf(time.Duration(sec.Second) * time.Second), "client": sec,
 			}
+			if sec.Second < len(r.BoxLate) {
+				line["box_late_ms"] = ms(r.BoxLate[sec.Second])
+			}
 			if s, ok := samples[sec.Second]; ok {
 				line["api"] = s.Values
 				line["api_text"] = s.Text

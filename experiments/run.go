@@ -44,6 +44,7 @@ type Run struct {
 	End         time.Duration     `json:"-"`
 	Timeline    *loadgen.Timeline `json:"-"`
 	Samples     []Sample          `json:"-"`
+	BoxLate     []time.Duration   `json:"-"`               // per second of the load: how late the runner woke (boxclock.go)
 	Facts       *Facts            `json:"facts,omitempty"` // nil until the first SetFact
 	Notes       []string          `json:"notes,omitempty"`
 	Outcomes    []Outcome         `json:"checks"`
@@ -264,7 +265,8 @@ func (r *Run) RecoveryTime(from time.Duration, maxErr float64, ops ...string) (f
 		good = t
 	}
 	if good == end {
-		return 0, fmt.Errorf("error rate never fell to %.1f%% after recovery", maxErr*100)
+		seen := (end - from).Seconds()
+		return 0, &Beyond{Value: seen, Why: fmt.Sprintf("error rate never fell to %.1f%% in the %.1fs observed after recovery", maxErr*100, seen)}
 	}
 	return max((good - from).Seconds(), 0), nil
 }

@@ -84,6 +84,7 @@ type TimelineLine struct {
 	Client  loadgen.Second     `json:"client"`
 	API     map[string]float64 `json:"api"`
 	APIText map[string]string  `json:"api_text"`
+	BoxLate float64            `json:"box_late_ms"` // how late the runner woke in this second (boxclock.go)
 }
 
 // ReadSaved reads a run folder: summary.json and timeline.jsonl, and

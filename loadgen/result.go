@@ -37,8 +37,9 @@ type Result struct {
 	Body       []byte        `json:"body,omitempty"`
 }
 
-// OK reports a 2xx answer without a transport error.
-func (r Result) OK() bool { return r.Err == "" && r.Code >= 200 && r.Code < 300 }
+// OK reports a 2xx answer without a transport error; for an op without
+// status codes (Code 0, e.g. ProduceOp), no error.
+func (r Result) OK() bool { return r.Err == "" && (r.Code == 0 || r.Code >= 200 && r.Code < 300) }
 
 // retryable reports whether another attempt could help: transient transport
 // failures, 5xx and 429. Never 2xx or other 4xx, never a caller cancel.

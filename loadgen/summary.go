@@ -13,6 +13,7 @@ import (
 type Summary struct {
 	Op       string        // op name, "a+b" for a selection, "" for all ops
 	From, To time.Duration // scheduled-time span covered, relative to the start
+	Skipped  int           // seconds of that span left out (Timeline.WindowWithout)
 
 	Offered   int64 // scheduled
 	Sent      int64 // went out (first attempt)
@@ -70,7 +71,7 @@ func (s *Summary) finish(h *hdrhistogram.Histogram) {
 		s.ErrorRate = float64(errs) / float64(s.Completed)
 		s.DegradedRate = float64(s.Degraded) / float64(s.Completed)
 	}
-	if span := (s.To - s.From).Seconds(); span > 0 {
+	if span := (s.To - s.From).Seconds() - float64(s.Skipped); span > 0 {
 		s.Rate = float64(s.Offered) / span
 		s.Achieved = float64(s.OK) / span
 	}

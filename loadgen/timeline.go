@@ -122,6 +122,11 @@ func (t *Timeline) Ops() []string {
 // Window aggregates the seconds whose start lies in [from, to) for the given
 // ops (none = all ops).
 func (t *Timeline) Window(from, to time.Duration, ops ...string) Summary {
+	return t.WindowWithout(from, to, nil, ops...)
+}
+
+// WindowWithout is Window leaving out the scheduled seconds in skip.
+func (t *Timeline) WindowWithout(from, to time.Duration, skip map[int]bool, ops ...string) Summary {
 	first := int((from + time.Second - 1) / time.Second)
 	if from <= 0 {
 		first = 0
@@ -139,6 +144,10 @@ func (t *Timeline) Window(from, to time.Duration, ops ...string) Summary {
 	s := newSummary(opLabel(ops))
 	h := newHist()
 	for i := first; i < last && i < len(t.secs); i++ {
+		if skip[i] {
+			s.Skipped++
+			continue
+		}
 		for op, b := range t.secs[i] {
 			if sel == nil || sel[op] {
 				s.add(b, h)

@@ -108,10 +108,21 @@ func TestTimelineWindow(t *testing.T) {
 			Errors: map[string]int64{}, Codes: map[int]int64{200: 1, 503: 1},
 			DegradedRate: 1, Rate: 4, Achieved: 1, P50: 2 * ms, P90: 3 * ms, Max: 3 * ms}},
 		{"empty window", 5 * time.Second, 9 * time.Second, nil, Summary{Errors: map[string]int64{}, Codes: map[int]int64{}}},
+		{"second 0 left out: rates over the seconds kept", 0, 2 * time.Second, nil, Summary{Skipped: 1,
+			Offered: 4, Sent: 2, Dropped: 2, Completed: 2, OK: 1, Degraded: 2, Attempts: 2,
+			Errors: map[string]int64{}, Codes: map[int]int64{200: 1, 503: 1},
+			DegradedRate: 1, Rate: 4, Achieved: 1, P50: 2 * ms, P90: 3 * ms, Max: 3 * ms}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := tl.Window(tc.from, tc.to, tc.ops...)
+			var skip map[int]bool
+			if tc.want.Skipped > 0 {
+				skip = map[int]bool{0: true}
+			}
+			got := tl.WindowWithout(tc.from, tc.to, skip, tc.ops...)
+			if got.Skipped != tc.want.Skipped {
+				t.Errorf("Skipped = %d, want %d", got.Skipped, tc.want.Skipped)
+			}
 			checkSummary(t, got, tc.want)
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,6 +25,7 @@ var cpuCgroupRoot = "/sys/fs/cgroup/cpu"
 
 const (
 	cpuSharesFile = "cpu.shares"
+	cpuIdleFile   = "cpu.idle"
 	cpuWhat       = "a CPU weight"
 )
 
@@ -36,10 +38,34 @@ func newCPUCgroup(runDir, svc string, weight int) (*cpuCgroup, error) {
 		return nil, err
 	}
 	c := &cpuCgroup{dir: dir}
+	// an idle cgroup refuses a weight: leave the idle class first
+	if err := c.setIdle(false); err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(filepath.Join(c.dir, cpuSharesFile), []byte(strconv.Itoa(weight)), 0o644); err != nil {
 		return nil, fmt.Errorf("cpu cgroup cpu.shares: %w", err)
 	}
+	if weight == compose.MinCPUWeight {
+		if err := c.setIdle(true); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// setIdle moves the cgroup into or out of the kernel's idle class, where
+// the kernel has one (cpu.idle, Linux 5.15 on); without it the weight is
+// all there is.
+func (c *cpuCgroup) setIdle(idle bool) error {
+	v := "0"
+	if idle {
+		v = "1"
+	}
+	err := os.WriteFile(filepath.Join(c.dir, cpuIdleFile), []byte(v), 0o644)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cpu cgroup cpu.idle: %w", err)
+	}
+	return nil
 }
 
 func (c *cpuCgroup) procsFile() string { return filepath.Join(c.dir, "cgroup.procs") }

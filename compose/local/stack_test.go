@@ -223,9 +223,22 @@ func TestStack(t *testing.T) {
 		if checked < 3 {
 			t.Errorf("only %d live processes of %s checked; want Patroni and a postmaster tree", checked, replica)
 		}
-		shares, err := os.ReadFile(filepath.Join(cpuCgroupRoot, want, "cpu.shares"))
-		if err != nil || strings.TrimSpace(string(shares)) != "2" {
-			t.Errorf("cpu.shares %q (%v), want 2", shares, err)
+		// the lowest weight is the idle class, where the kernel has one
+		cgFile := func(name string) string {
+			b, err := os.ReadFile(filepath.Join(cpuCgroupRoot, want, name))
+			if err != nil {
+				return "missing"
+			}
+			return strings.TrimSpace(string(b))
+		}
+		switch idle := cgFile("cpu.idle"); idle {
+		case "1":
+		case "missing":
+			if got := cgFile("cpu.shares"); got != "2" {
+				t.Errorf("cpu.shares %q without cpu.idle, want 2", got)
+			}
+		default:
+			t.Errorf("cpu.idle %q at the lowest weight, want 1", idle)
 		}
 		// a backend forked afterwards inherits it
 		r := pgConn(t, readAddr)
@@ -238,6 +251,9 @@ func TestStack(t *testing.T) {
 		}
 		if err := ctl.SetCPUWeight(testCtx(t, 10*time.Second), replica, compose.DefaultCPUWeight); err != nil {
 			t.Fatal(err)
+		}
+		if idle, shares := cgFile("cpu.idle"), cgFile("cpu.shares"); (idle != "0" && idle != "missing") || shares != "1024" {
+			t.Errorf("back at the default weight: cpu.idle %q, cpu.shares %q; want 0 and 1024", idle, shares)
 		}
 	})
 

@@ -57,8 +57,11 @@ var slowQuery = Experiment{
 	// off alone it broke no check in 8 peak runs, while with isolation off
 	// too writes failed 97-98% (docs/scenarios.md). Off in both runs, so
 	// the replica shows its own effect.
-	Off:    []string{"db_breaker"},
-	Phases: Phases{Baseline: 40 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
+	Off: []string{"db_breaker"},
+	// Recovery is 48 s so that a quick peak run (x0.25) watches the
+	// reports for 12 s after the fix: past the 10 s its check allows, so a
+	// recovery that never came in the run is a failure, not unknown.
+	Phases: Phases{Baseline: 40 * time.Second, Fault: 40 * time.Second, Recovery: 48 * time.Second},
 	// The holds check compares write p99s, at normal load 30 writes/s: at
 	// 0.25 a phase holds ~300, whose p99 is the third slowest write, and
 	// the ratio of two of them spread past 2x over the same code; at 0.5
@@ -86,7 +89,9 @@ var slowQuery = Experiment{
 	},
 	Holds: []Check{
 		AtMost("write error rate during the fault", ErrorRate(Faulted, "write"), 0.01, Percent),
-		AtMost("write p99 during the fault / baseline", RatioOf(P99(Faulted, "write"), P99(Baseline, "write")), 2, Ratio),
+		// left out: seconds where the whole box stalled, which took 80-110 ms
+		// writes to 2.3-20x in 3 of 6 peak runs of 2026-12-07 (docs)
+		AtMost("write p99 during the fault / baseline (box stalls left out)", RatioOf(CalmP99(Faulted, "write"), CalmP99(Baseline, "write")), 2, Ratio),
 		// from the rebuilt index being valid on the replica, where reports
 		// run: how long the pool takes to use the fix, not how
 		// long a busy 2-core box took to build and replay the index
@@ -98,8 +103,10 @@ var slowQuery = Experiment{
 // the seed the replica is another machine, here it shares the 2 cores, and
 // its report scans (100-250 ms of CPU each) took CPU from the primary's
 // write path (write p99 2.4-2.8x baseline with the reports isolated). At
-// the lowest weight it only gets CPU the rest leaves idle.
-const otherHostCPUWeight = 2
+// the lowest weight it only gets CPU the rest leaves idle; locally it is
+// also in the kernel's idle class, without which its scans still slowed
+// the writes' wake-ups (protected peak write p99 up to 2.13x baseline).
+const otherHostCPUWeight = compose.MinCPUWeight
 
 // replicaOnItsOwnHost weighs the Patroni replica's CPU as if it ran on
 // another machine and the leader's as normal (in both variants: it is the
