@@ -8,6 +8,7 @@ import (
 
 	"github.com/whatif-lab/whatif/services/internal/admin"
 	"github.com/whatif-lab/whatif/services/internal/httpx"
+	"github.com/whatif-lab/whatif/services/worker/knob"
 )
 
 func (w *worker) routes(token string) http.Handler {
@@ -85,7 +86,7 @@ func (w *worker) putSettings(rw http.ResponseWriter, r *http.Request) {
 		httpx.Error(rw, http.StatusBadRequest, err.Error()+`; want {"name":"duration",...}`)
 		return
 	}
-	kv, err := settingsTable.Parse(update)
+	kv, err := knob.All.Parse(update)
 	if err != nil {
 		httpx.Error(rw, http.StatusBadRequest, err.Error())
 		return

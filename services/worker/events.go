@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/whatif-lab/whatif/services/internal/protections"
+	"github.com/whatif-lab/whatif/services/worker/knob"
 )
 
 // The events pipeline is the seed's scenario 3: every event feeds a
@@ -39,7 +40,7 @@ func notify(context.Context, stepEnv, event) error { return nil }
 // writes) and holds the connection record_cost: a stand-in for a heavier
 // write (pg_sleep holds a real backend and connection, no CPU).
 func analyticsWrite(ctx context.Context, env stepEnv, ev event) error {
-	cost := env.settings.get(knobRecordCost).Seconds()
+	cost := env.settings.get(knob.RecordCost).Seconds()
 	_, err := env.db.Exec(ctx, `WITH w AS (
 			INSERT INTO event_analytics (grp, event_id) VALUES ($1, $2)
 			ON CONFLICT (grp, event_id) DO UPDATE SET writes = event_analytics.writes + 1

@@ -11,6 +11,7 @@ import (
 
 	"github.com/whatif-lab/whatif/services/internal/config"
 	"github.com/whatif-lab/whatif/services/internal/knobs"
+	"github.com/whatif-lab/whatif/services/worker/knob"
 )
 
 // flags are the command line of the worker binary; the stack supervisor
@@ -49,7 +50,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.protections, "protections", "all", `initial protections: "all", "none" or a comma list of `+strings.Join(protectionNames, ", "))
 	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token that allows admin endpoints from non-loopback peers")
 	fs.DurationVar(&f.startup, "startup-timeout", 30*time.Second, "keep retrying the broker and Postgres at startup this long")
-	knobValues := settingsTable.Flags(fs)
+	knobValues := knob.All.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err // flag has printed the problem and the usage
 	}
@@ -95,6 +96,6 @@ func (f flags) validate() error {
 		add(fmt.Errorf("--protections: %w", err))
 	}
 	add(config.DurationRange("--startup-timeout", f.startup, time.Second, time.Hour))
-	add(settingsTable.CheckFlags(f.knobs))
+	add(knob.All.CheckFlags(f.knobs))
 	return errors.Join(errs...)
 }

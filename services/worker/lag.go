@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/whatif-lab/whatif/services/worker/knob"
 )
 
 // lagEvery is how often the worker asks the broker for its groups' lag.
@@ -100,12 +102,12 @@ func (w *worker) autoscale(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(w.settings.get(knobScaleEvery)):
+		case <-time.After(w.settings.get(knob.ScaleEvery)):
 		}
 		if !w.prot.On(protAutoscale) {
 			continue
 		}
-		slo := w.settings.get(knobScaleLag).Seconds()
+		slo := w.settings.get(knob.ScaleLag).Seconds()
 		for _, n := range w.groupNames() {
 			w.mu.Lock()
 			l := w.lag[n]

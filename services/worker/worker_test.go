@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/whatif-lab/whatif/services/internal/testpg"
+	"github.com/whatif-lab/whatif/services/worker/knob"
 )
 
 // rig is a worker over an in-process broker (kfake, the broker our stack
@@ -50,9 +51,9 @@ func newRig(t *testing.T, protections string) *rig {
 	cfg := flags{
 		broker: cluster.ListenAddrs()[0], pg: pg.DSN, pipeline: pipelineEvents, topic: "events",
 		partitions: 6, members: 1, protections: protections, startup: 10 * time.Second,
-		knobs: settingsTable.Defaults(),
+		knobs: knob.All.Defaults(),
 	}
-	cfg.knobs[knobRecordCost] = 2 * time.Millisecond
+	cfg.knobs[knob.RecordCost] = 2 * time.Millisecond
 	w, err := newWorker(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)

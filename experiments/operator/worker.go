@@ -1,0 +1,55 @@
+package operator
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+)
+
+// The worker pool (services/worker) has the API's admin shape —
+// protections, settings, reset, stats — so API is its client too; these
+// are the calls only the worker answers.
+
+// Consumed is what one consumer group finished since the worker's reset:
+// event ids as sorted inclusive ranges, and those finished more than once.
+type Consumed struct {
+	Group    string           `json:"group"`
+	Records  int64            `json:"records"`  // finished, repeats included
+	Distinct int              `json:"distinct"` // ids finished at least once
+	Ranges   [][2]int64       `json:"ranges"`
+	Repeated map[int64]uint32 `json:"repeated"` // id -> times finished, for those > 1
+}
+
+// Has says whether id was finished at least once.
+func (c Consumed) Has(id int64) bool {
+	lo, hi := 0, len(c.Ranges)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		switch r := c.Ranges[mid]; {
+		case id < r[0]:
+			hi = mid
+		case id > r[1]:
+			lo = mid + 1
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// Consumed reads the event ids a group of the worker finished.
+func (a *API) Consumed(ctx context.Context, group string) (Consumed, error) {
+	var c Consumed
+	err := a.do(ctx, http.MethodGet, "/admin/consumed?group="+url.QueryEscape(group), nil, &c)
+	return c, err
+}
+
+// SetMembers resizes one group of the worker ("" = every group, and the
+// size groups start with).
+func (a *API) SetMembers(ctx context.Context, group string, members int) error {
+	body := map[string]any{"members": members}
+	if group != "" {
+		body["group"] = group
+	}
+	return a.do(ctx, http.MethodPut, "/admin/members", body, nil)
+}

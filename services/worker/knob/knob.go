@@ -1,0 +1,28 @@
+// Package knob is the worker pool's runtime settings: durations that start
+// from a flag and change with PUT /admin/settings. The runner checks a
+// --set against the same table before any stack starts.
+package knob
+
+import (
+	"time"
+
+	"github.com/whatif-lab/whatif/services/internal/knobs"
+)
+
+// Names, as in PUT /admin/settings.
+const (
+	RecordCost = "record_cost"
+	ScaleLag   = "scale_lag"
+	ScaleEvery = "scale_every"
+)
+
+// All is every knob.
+var All = knobs.Table{
+	{Name: RecordCost, Flag: "record-cost", Def: 10 * time.Millisecond, Lo: 0, Hi: 10 * time.Second,
+		Help: "the analytics write holds its DB connection this long per record (pg_sleep, a stand-in: a real " +
+			"backend and connection held, no CPU), so one member writes at most 1/record-cost records a second"},
+	{Name: ScaleLag, Flag: "scale-lag", Def: time.Second, Lo: 10 * time.Millisecond, Hi: time.Hour,
+		Help: "with autoscale on, a group whose lag is older than this gets one more member (up to the partitions)"},
+	{Name: ScaleEvery, Flag: "scale-every", Def: time.Second, Lo: 10 * time.Millisecond, Hi: time.Hour,
+		Help: "with autoscale on, how often the lag of each group is compared with scale-lag"},
+}
