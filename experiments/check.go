@@ -114,8 +114,8 @@ var ErrNoData = errors.New("no data")
 
 // Beyond is a measure's error when its value lies past what the run could
 // observe: it is more than Value (a recovery the run did not see by its
-// end). A bound Value already passes decides the check; otherwise it is
-// Unknown.
+// end). A Value at or past a check's bound decides it (an upper bound
+// fails, a lower one passes); below the bound the check is Unknown.
 type Beyond struct {
 	Value float64
 	Why   string

@@ -54,6 +54,8 @@ type Env struct {
 	admin *operator.API
 	// instances are the experiment's further API processes, by service
 	instances map[string]*operator.API
+	// workers are the experiment's worker-pool services, by service
+	workers map[string]*operator.API
 
 	on map[string]bool // protections of this run, API and runner side
 
@@ -124,6 +126,9 @@ func (e *Env) Admin() *operator.API { return e.admin }
 
 // Instance is the admin client of one of the experiment's API instances.
 func (e *Env) Instance(svc string) *operator.API { return e.instances[svc] }
+
+// Worker is the admin client of one of the experiment's worker pools.
+func (e *Env) Worker(svc string) *operator.API { return e.workers[svc] }
 
 // On says whether a protection (API or runner side) is on in this run.
 func (e *Env) On(protection string) bool { return e.on[protection] }

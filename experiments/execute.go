@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"github.com/whatif-lab/whatif/experiments/operator"
 	"github.com/whatif-lab/whatif/internal/clock"
 	"github.com/whatif-lab/whatif/loadgen"
+	"github.com/whatif-lab/whatif/services/api/knob"
+	workerknob "github.com/whatif-lab/whatif/services/worker/knob"
 )
 
 // Options control one invocation of an experiment.
@@ -102,9 +105,20 @@ func newMatrix(ctx context.Context, x Experiment, st Stack, o Options) (*matrix,
 		}
 	}
 	admin := operator.NewAPI("http://"+st.ClientAddr(compose.SvcAPI, "main"), st.AdminToken())
-	known, err := admin.Protections(ctx)
+	apiKnown, err := admin.Protections(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the API's protections: %w", err)
+	}
+	known := maps.Clone(apiKnown)
+	workerKnown := map[string]map[string]bool{}
+	for _, svc := range x.Workers {
+		w := operator.NewAPI("http://"+st.ClientAddr(svc, "main"), st.AdminToken())
+		ps, err := w.Protections(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s's protections: %w", svc, err)
+		}
+		workerKnown[svc] = ps
+		maps.Copy(known, ps)
 	}
 	for _, p := range x.RunnerProtections {
 		known[p] = true
@@ -113,10 +127,10 @@ func newMatrix(ctx context.Context, x Experiment, st Stack, o Options) (*matrix,
 	// name in the registry fails here, before any run
 	for _, p := range slices.Concat(x.Mitigation, x.Off) {
 		if _, ok := known[p]; !ok {
-			return nil, fmt.Errorf("experiment %s names protection %q, which neither the API nor the runner has (they have: %s)", x.Name, p, strings.Join(sortedKeys(known), ", "))
+			return nil, fmt.Errorf("experiment %s names protection %q, which neither its services nor the runner have (they have: %s)", x.Name, p, strings.Join(sortedKeys(known), ", "))
 		}
 	}
-	return &matrix{x: x, st: st, admin: admin, known: known, o: o}, nil
+	return &matrix{x: x, st: st, admin: admin, known: known, apiKnown: apiKnown, workerKnown: workerKnown, o: o}, nil
 }
 
 func (m *matrix) report() *Report {
@@ -167,8 +181,11 @@ type matrix struct {
 	x     Experiment
 	st    Stack
 	admin *operator.API
-	known map[string]bool // protections of the API and the runner
-	o     Options
+	known map[string]bool // protections of the API, the workers and the runner
+	// apiKnown and workerKnown are each service's own: it is sent only those
+	apiKnown    map[string]bool
+	workerKnown map[string]map[string]bool
+	o           Options
 }
 
 // run plays one cell of the matrix and judges it.
@@ -179,12 +196,16 @@ func (m *matrix) run(ctx context.Context, v Variant, lv Level, broken []string) 
 		Stack: st, Topology: st.Topology(), APIURL: admin.Base(), Variant: v, Level: lv, Scale: r.Scale,
 		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), Run: r, admin: admin,
 		HTTP: loadgen.NewHTTPClient(x.Load.InFlightLimit()), instances: map[string]*operator.API{},
+		workers: map[string]*operator.API{},
 	}
 	if t := st.ToxiproxyTarpit(); t != "" {
 		env.Toxi.WithTarpit(t)
 	}
 	for _, svc := range x.Instances {
 		env.instances[svc] = operator.NewAPI("http://"+st.ClientAddr(svc, "main"), st.AdminToken())
+	}
+	for _, svc := range x.Workers {
+		env.workers[svc] = operator.NewAPI("http://"+st.ClientAddr(svc, "main"), st.AdminToken())
 	}
 	defer env.HTTP.CloseIdleConnections() // the next run starts without this run's connections
 	if v == Protected {
@@ -245,14 +266,16 @@ func (m *matrix) prepare(ctx context.Context, env *Env) error {
 	for _, p := range x.SwitchedOff(env.Variant, broken) {
 		env.on[p] = false
 	}
-	api := map[string]bool{}
-	for p, v := range env.on {
-		if !slices.Contains(x.RunnerProtections, p) {
-			api[p] = v
+	// each service gets the switches it has
+	switches := func(own map[string]bool) map[string]bool {
+		out := map[string]bool{}
+		for p := range own {
+			out[p] = env.on[p]
 		}
+		return out
 	}
 	for _, a := range env.apis() {
-		if err := a.SetProtections(ctx, api); err != nil {
+		if err := a.SetProtections(ctx, switches(m.apiKnown)); err != nil {
 			return err
 		}
 	}
@@ -261,11 +284,23 @@ func (m *matrix) prepare(ctx context.Context, env *Env) error {
 		return err
 	}
 	for _, a := range env.apis() {
-		if err := a.Settings(ctx, set); err != nil {
+		if err := a.Settings(ctx, knobsOf(set, knob.All)); err != nil {
 			return err
 		}
 		if err := a.Reset(ctx); err != nil {
 			return err
+		}
+	}
+	for _, svc := range sortedKeys(env.workers) {
+		w := env.workers[svc]
+		if err := w.SetProtections(ctx, switches(m.workerKnown[svc])); err != nil {
+			return fmt.Errorf("%s: %w", svc, err)
+		}
+		if err := w.Settings(ctx, knobsOf(set, workerknob.All)); err != nil {
+			return fmt.Errorf("%s: %w", svc, err)
+		}
+		if err := w.Reset(ctx); err != nil {
+			return fmt.Errorf("%s: %w", svc, err)
 		}
 	}
 	if x.Prepare != nil {
@@ -335,7 +370,9 @@ func (m *matrix) play(ctx context.Context, env *Env) error {
 	wg.Add(3)
 	go func() { defer wg.Done(); tl, loadErr = loadgen.Run(loadCtx, plan) }()
 	go func() { defer wg.Done(); r.BoxLate = watchBox(loadCtx, start) }()
-	sampler := &sampler{admin: env.admin, instances: env.instances, start: start}
+	sampled := maps.Clone(env.instances)
+	maps.Copy(sampled, env.workers)
+	sampler := &sampler{admin: env.admin, instances: sampled, start: start}
 	go func() { defer wg.Done(); r.Samples = sampler.run(loadCtx, con) }()
 
 	f := x.Fault(env)

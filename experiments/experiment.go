@@ -70,6 +70,11 @@ type Experiment struct {
 	// gets the run's protections, settings and reset like the API, and its
 	// stats are sampled under "<service>." (e.g. "app0.mem.usage_bytes").
 	Instances []string
+	// Workers are worker-pool services (services/worker, the API's admin
+	// interface): the runner drives each as it drives the API — the
+	// protections and knobs it knows, a reset before each run — and samples
+	// its stats under "<service>." (e.g. "worker.groups.notify.lag.seconds").
+	Workers []string
 	// APIArgs are flags added to every API process of the experiment's
 	// stack (e.g. a larger --db-pool); the API rejects bad ones at start.
 	APIArgs []string
@@ -190,7 +195,7 @@ func (x Experiment) Part() compose.Part {
 }
 
 func (x Experiment) Needs() []string {
-	all := slices.Concat([]string{compose.SvcAPI}, x.Services, x.Instances)
+	all := slices.Concat([]string{compose.SvcAPI}, x.Services, x.Instances, x.Workers)
 	slices.Sort(all)
 	return slices.Compact(all)
 }

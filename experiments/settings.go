@@ -7,15 +7,32 @@ import (
 	"time"
 
 	"github.com/whatif-lab/whatif/services/api/knob"
+	workerknob "github.com/whatif-lab/whatif/services/worker/knob"
 )
 
-// runSettings is every API knob a run starts from: the API's defaults, the
+// allKnobs are the knobs of every service the runner sets: the API's and
+// the worker pool's (their names are disjoint, settings_test.go). Each
+// service is sent only its own (knobsOf).
+var allKnobs = slices.Concat(knob.All, workerknob.All)
+
+// knobsOf keeps the settings a service's table has.
+func knobsOf(set map[string]string, t []knob.Knob) map[string]string {
+	out := map[string]string{}
+	for _, k := range t {
+		if v, ok := set[k.Name]; ok {
+			out[k.Name] = v
+		}
+	}
+	return out
+}
+
+// runSettings is every knob a run starts from: the services' defaults, the
 // experiment's own settings, then the operator's --set, and the scaled ones
 // shrunk with the phases. Every knob is sent, so a run on a standing stack
 // never inherits the previous experiment's values.
 func runSettings(x Experiment, override map[string]string, scale float64) (map[string]string, error) {
 	set := map[string]string{}
-	for _, k := range knob.All {
+	for _, k := range allKnobs {
 		set[k.Name] = k.Def.String()
 	}
 	for k, v := range x.Settings {
@@ -24,16 +41,16 @@ func runSettings(x Experiment, override map[string]string, scale float64) (map[s
 	for k, v := range override {
 		set[k] = v
 	}
-	if _, err := knob.Parse(set); err != nil {
+	if _, err := allKnobs.Parse(set); err != nil {
 		return nil, fmt.Errorf("%s settings: %w", x.Name, err)
 	}
 	for _, k := range x.ScaledSettings {
 		if _, ok := set[k]; !ok {
-			return nil, fmt.Errorf("%s: scaled setting %q is not a knob; valid names: %s", x.Name, k, knob.Names())
+			return nil, fmt.Errorf("%s: scaled setting %q is not a knob; valid names: %s", x.Name, k, allKnobs.Names())
 		}
 		d, _ := time.ParseDuration(set[k]) // knob.Parse accepted it
 		set[k] = scaleDur(d, scale).String()
-		if _, err := knob.Parse(map[string]string{k: set[k]}); err != nil {
+		if _, err := allKnobs.Parse(map[string]string{k: set[k]}); err != nil {
 			return nil, fmt.Errorf("%s at time scale %g: %w", x.Name, scale, err)
 		}
 	}
@@ -41,10 +58,10 @@ func runSettings(x Experiment, override map[string]string, scale float64) (map[s
 }
 
 // ParseSet reads a --set value, "name=duration,name=duration", and checks
-// each against the API's knob table.
+// each against the services' knob tables.
 func ParseSet(s string) (map[string]string, error) {
 	if strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("want name=duration,...; valid names: %s", knob.Names())
+		return nil, fmt.Errorf("want name=duration,...; valid names: %s", allKnobs.Names())
 	}
 	out := map[string]string{}
 	for _, kv := range strings.Split(s, ",") {
@@ -57,7 +74,7 @@ func ParseSet(s string) (map[string]string, error) {
 		}
 		out[name] = val
 	}
-	if _, err := knob.Parse(out); err != nil {
+	if _, err := allKnobs.Parse(out); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -8,6 +8,8 @@ import (
 
 	"github.com/whatif-lab/whatif/chaos"
 	"github.com/whatif-lab/whatif/loadgen"
+	"github.com/whatif-lab/whatif/services/api/knob"
+	workerknob "github.com/whatif-lab/whatif/services/worker/knob"
 )
 
 func TestRunSettingsLayers(t *testing.T) {
@@ -118,5 +120,28 @@ func TestScaleForKeepsTheExperimentsFloor(t *testing.T) {
 	// judged only at the levels of the runs asked for
 	if err := CheckSettings(x, Options{Scale: QuickScale, Runs: Matrix(nil, []Level{Normal})}); err != nil {
 		t.Fatalf("CheckSettings judged a peak run no one asked for: %v", err)
+	}
+}
+
+// The runner sends each service only its own knobs, so two services may
+// never share a knob's name.
+func TestKnobNamesDisjointAndRouted(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range allKnobs {
+		if seen[k.Name] {
+			t.Errorf("knob %q is in two services' tables", k.Name)
+		}
+		seen[k.Name] = true
+	}
+	set, err := runSettings(Experiment{Name: "x"}, map[string]string{"record_cost": "20ms", "query_cost": "40ms"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, worker := knobsOf(set, knob.All), knobsOf(set, workerknob.All)
+	if api["query_cost"] != "40ms" || api["record_cost"] != "" {
+		t.Errorf("API gets %v: want query_cost 40ms and no worker knob", api)
+	}
+	if worker["record_cost"] != "20ms" || worker["query_cost"] != "" || len(worker) != len(workerknob.All) {
+		t.Errorf("worker gets %v: want its %d knobs, record_cost 20ms, no API knob", worker, len(workerknob.All))
 	}
 }
