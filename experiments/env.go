@@ -56,6 +56,7 @@ type Env struct {
 	instances map[string]*operator.API
 	// workers are the experiment's worker-pool services, by service
 	workers map[string]*operator.API
+	closers []func()
 
 	on map[string]bool // protections of this run, API and runner side
 
@@ -126,6 +127,15 @@ func (e *Env) Admin() *operator.API { return e.admin }
 
 // Instance is the admin client of one of the experiment's API instances.
 func (e *Env) Instance(svc string) *operator.API { return e.instances[svc] }
+
+// OnClose has f run when the run ends (e.g. close a client its ops use).
+func (e *Env) OnClose(f func()) { e.closers = append(e.closers, f) }
+
+func (e *Env) closeAll() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+}
 
 // Worker is the admin client of one of the experiment's worker pools.
 func (e *Env) Worker(svc string) *operator.API { return e.workers[svc] }

@@ -208,6 +208,7 @@ func (m *matrix) run(ctx context.Context, v Variant, lv Level, broken []string) 
 		env.workers[svc] = operator.NewAPI("http://"+st.ClientAddr(svc, "main"), st.AdminToken())
 	}
 	defer env.HTTP.CloseIdleConnections() // the next run starts without this run's connections
+	defer env.closeAll()
 	if v == Protected {
 		r.Broken = broken
 	}

@@ -27,6 +27,7 @@ var registry = []Experiment{
 	appOOM,
 	hotKey,
 	hotKeyReplicas,
+	kafkaConsumerLag,
 }
 
 // All returns the registered experiments in registry order.

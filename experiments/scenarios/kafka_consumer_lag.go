@@ -1,0 +1,271 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/whatif-lab/whatif/chaos"
+	"github.com/whatif-lab/whatif/compose"
+	. "github.com/whatif-lab/whatif/experiments"
+	"github.com/whatif-lab/whatif/internal/clock"
+	"github.com/whatif-lab/whatif/loadgen"
+)
+
+// Scenario 3: a flash sale multiplies the events produced by ten; the
+// consumers, whose analytics write holds a database connection per event,
+// fall behind, and retention deletes what they have not read yet.
+const (
+	lagRate       = 40 // events/s at normal load
+	lagPeakFactor = 3  // a 10x spike on a 10x peak (4,000/s) is past this 2-core box
+	lagSpike      = 10
+	lagTopic      = "events"
+	// lagRetentionShort is the unprotected topic's retention at full time
+	// scale, scaled with the phases: half the spike, shorter than the lag
+	// the spike builds in front of one member.
+	lagRetentionShort = 20 * time.Second
+	// lagRetentionLong is the protected topic's: the seed's "retain 4x the
+	// worst lag" against a worst lag of well under a minute here.
+	lagRetentionLong = 10 * time.Minute
+	lagTimeout       = 5 * time.Second
+	// lagDrainLimit bounds the audit's wait for every group to finish
+	// what was produced.
+	lagDrainLimit = 2 * time.Minute
+	protRetention = "retention_headroom"
+	protSplit     = "split_groups"
+	eventOp       = "event"
+)
+
+var kafkaConsumerLag = Experiment{
+	Name:     "kafka-consumer-lag",
+	Title:    "Kafka consumer lag grows uncontrollably",
+	Scenario: 3,
+	Shows: "Events go to a 6-partition topic (acks=all, idempotent). Every event feeds a notification (no cost) and " +
+		"an analytics row in Postgres whose write holds its connection 10 ms (pg_sleep: a real connection, no CPU), " +
+		"so one consumer-group member finishes at most ~90 events/s. The fault is a flash sale: 10x the events. " +
+		"Unprotected: one fixed member, one group doing both, topic retention shorter than the lag the sale " +
+		"builds: notifications go stale and retention deletes events before they are read, found by the audit " +
+		"(every acknowledged id against what the group finished). Protected (the seed's): lag in seconds drives " +
+		"members up to the partition count, notifications in their own group, retention with headroom: 0 lost, " +
+		"notifications within 1 s, the analytics backlog drained soon after the sale.",
+	Services: []string{compose.SvcBroker, compose.SvcWorker},
+	Workers:  []string{compose.SvcWorker},
+	Load: Load{
+		Rate:        lagRate,
+		PeakFactor:  lagPeakFactor,
+		MaxInFlight: 2000,
+		Ops: func(e *Env) []loadgen.Weighted {
+			return []loadgen.Weighted{{Op: eventProducer(e), Weight: 1}}
+		},
+		Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: lagTimeout} },
+	},
+	Mitigation:        []string{protSplit, "autoscale", protRetention},
+	RunnerProtections: []string{protRetention},
+	Phases:            Phases{Baseline: 40 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
+	Prepare:           prepareLag,
+	Fault: func(e *Env) chaos.Fault {
+		return loadSpike(e, lagSpike*e.Run.Rate, nil)
+	},
+	Audit: auditLag,
+	Watch: []string{"worker.groups.events.records", "worker.groups.notify.records", "worker.groups.analytics.records"},
+	Gauges: []string{"worker.depth", "worker.groups.events.lag.seconds", "worker.groups.notify.lag.seconds",
+		"worker.groups.analytics.lag.seconds", "worker.groups.events.members", "worker.groups.analytics.members"},
+	Cascade: []Check{
+		AtLeast("acknowledged events lost (deleted by retention before they were read)", Fact("events_lost"), 1, Count),
+		AtMost("notifications delivered within 1 s of production", Fact("notify_within_1s"), 0.5, Percent),
+	},
+	Holds: []Check{
+		AtMost("acknowledged events lost", Fact("events_lost"), 0, Count),
+		AtMost("acknowledged events finished twice", Fact("events_duplicated"), 0, Count),
+		AtLeast("notifications delivered within 1 s of production", Fact("notify_within_1s"), 0.99, Percent),
+		// the alert fires at 1 s of lag (scale_lag), checked every second on
+		// lags the worker reads every 500 ms, seen here in 1 s samples
+		AtMost("lag seen and members added after the sale began, within", untilIncrease("worker.groups.analytics.scale_ups"), 4, Seconds),
+		AtMost("analytics backlog drained after the sale / the sale's length", Measure(drainPerSale), 3, Ratio),
+	},
+}
+
+// eventProducer produces the run's events; its client is closed with the run.
+func eventProducer(e *Env) loadgen.Op {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Stack.ClientAddr(compose.SvcBroker, "main")),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DefaultProduceTopic(lagTopic))
+	if err != nil {
+		// the options are fixed: only a bad address gets here, and the
+		// run then fails on every produce, which names it
+		return loadgen.FuncOp(eventOp, func(context.Context, uint64) loadgen.Result {
+			return loadgen.Result{Op: eventOp, Err: err.Error(), ErrClass: loadgen.ClassOther}
+		})
+	}
+	e.OnClose(cl.Close)
+	return &loadgen.ProduceOp{OpName: eventOp, Client: cl, Topic: lagTopic}
+}
+
+// prepareLag sets the topic's retention for the run and starts every group
+// with one member.
+func prepareLag(ctx context.Context, e *Env) error {
+	retention := lagRetentionLong
+	if !e.On(protRetention) {
+		retention = time.Duration(float64(lagRetentionShort) * e.Scale)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Stack.ClientAddr(compose.SvcBroker, "main")))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ms := strconv.FormatInt(retention.Milliseconds(), 10)
+	res, err := kadm.NewClient(cl).AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &ms}}, lagTopic)
+	if err == nil {
+		_, err = res.On(lagTopic, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("retention.ms of %s: %w", lagTopic, err)
+	}
+	e.Run.Notes = append(e.Run.Notes, fmt.Sprintf("topic retention %v", retention))
+	return e.Worker(compose.SvcWorker).SetMembers(ctx, "", 1)
+}
+
+// lagGroups are the groups a run's pipeline runs: the slow one last.
+func lagGroups(e *Env) []string {
+	if e.On(protSplit) {
+		return []string{"notify", "analytics"}
+	}
+	return []string{"events"}
+}
+
+// auditLag waits until every group has finished what the broker holds,
+// then accounts for every acknowledged event in each group.
+func auditLag(ctx context.Context, e *Env, r *Run) error {
+	w := e.Worker(compose.SvcWorker)
+	groups := lagGroups(e)
+	slow := groups[len(groups)-1]
+	drained, behind, err := awaitDrained(ctx, e, groups)
+	if err != nil {
+		return err
+	}
+	// the slow group's backlog: from the sale's end to the first sample
+	// with nothing left, else to the audit's own look
+	end := drained
+	for _, s := range r.Samples {
+		if v, ok := s.Values["worker.groups."+slow+".lag.records"]; ok && s.At >= r.RecoverAt && v == 0 {
+			end = s.At
+			break
+		}
+	}
+	sale := r.RecoverAt - r.FaultAt
+	r.SetFact("drain_seconds", max(end-r.RecoverAt, 0).Seconds())
+	r.SetFact("drain_per_sale", max(end-r.RecoverAt, 0).Seconds()/sale.Seconds())
+	nums, _, err := w.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	notify := groups[0]
+	total := nums["groups."+notify+".delay.+Inf"]
+	if total == 0 {
+		return fmt.Errorf("group %s finished no event", notify)
+	}
+	r.SetFact("notify_within_1s", nums["groups."+notify+".delay.1s"]/total)
+	if behind != "" {
+		// what is still unread cannot be told lost from late
+		r.SetFact("drained", 0)
+		r.Notes = append(r.Notes, "not drained "+lagDrainLimit.String()+" after the load stopped ("+behind+"): events not audited")
+		return nil
+	}
+	r.SetFact("drained", 1)
+
+	acked := e.Ledger.Acked(eventOp)
+	var lost, dup, unacked float64
+	for _, g := range groups {
+		c, err := w.Consumed(ctx, g)
+		if err != nil {
+			return err
+		}
+		a, err := AuditEvents(acked, c)
+		if err != nil {
+			return fmt.Errorf("group %s: %w", g, err)
+		}
+		r.SetFact("events_lost."+g, float64(a.Lost))
+		r.SetFact("events_duplicated."+g, float64(a.Duplicated))
+		lost, dup, unacked = lost+float64(a.Lost), dup+float64(a.Duplicated), max(unacked, float64(a.Unacked))
+	}
+	r.SetFact("events_acked", float64(len(acked)))
+	r.SetFact("events_lost", lost)
+	r.SetFact("events_duplicated", dup)
+	r.SetFact("events_unacked_consumed", unacked)
+	return nil
+}
+
+// awaitDrained waits until each group's lag is 0 records in two looks in a
+// row (the worker measures lag every 500 ms), and returns when, since the
+// run's start; after lagDrainLimit it returns then, and the records each
+// group is still behind.
+func awaitDrained(ctx context.Context, e *Env, groups []string) (time.Duration, string, error) {
+	w := e.Worker(compose.SvcWorker)
+	deadline := time.Now().Add(lagDrainLimit)
+	calm := 0
+	for {
+		nums, _, err := w.Stats(ctx)
+		if err == nil {
+			left := slices.ContainsFunc(groups, func(g string) bool { return nums["groups."+g+".lag.records"] != 0 })
+			if calm = calm + 1; left {
+				calm = 0
+			}
+			if calm == 2 {
+				return time.Since(e.Run.Start), "", nil
+			}
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return 0, "", fmt.Errorf("worker stats: %w", err)
+			}
+			behind := map[string]float64{}
+			for _, g := range groups {
+				behind[g] = nums["groups."+g+".lag.records"]
+			}
+			return time.Since(e.Run.Start), fmt.Sprintf("records behind: %v", behind), nil
+		}
+		if !clock.Sleep(ctx, 500*time.Millisecond) {
+			return 0, "", ctx.Err()
+		}
+	}
+}
+
+// drainPerSale is how long the slow group took to finish its backlog
+// after the sale, over the sale's length; a backlog the audit did not see
+// finish is a lower bound.
+func drainPerSale(r *Run) (float64, error) {
+	v, err := r.Fact("drain_per_sale")
+	if err != nil {
+		return 0, err
+	}
+	if done, _ := r.Fact("drained"); done == 0 {
+		return 0, &Beyond{Value: v, Why: fmt.Sprintf("backlog not finished %v after the load stopped", lagDrainLimit)}
+	}
+	return v, nil
+}
+
+// untilIncrease is how long after the fault a counter first rose above
+// its value at the fault; never within the run is more than the samples
+// after the fault span.
+func untilIncrease(key string) Measure {
+	return func(r *Run) (float64, error) {
+		at, ok := r.SampleAt(r.FaultAt)
+		if !ok {
+			return 0, fmt.Errorf("no sample at the fault")
+		}
+		for _, s := range r.Samples {
+			if s.At > r.FaultAt && s.Values[key] > at.Values[key] {
+				return (s.At - r.FaultAt).Seconds(), nil
+			}
+		}
+		seen := 0.0
+		if n := len(r.Samples); n > 0 {
+			seen = (r.Samples[n-1].At - r.FaultAt).Seconds()
+		}
+		return 0, &Beyond{Value: seen, Why: fmt.Sprintf("%s never rose in the %.1fs sampled after the fault", key, seen)}
+	}
+}
