@@ -120,7 +120,10 @@ func prepareLag(ctx context.Context, e *Env) error {
 	ms := strconv.FormatInt(retention.Milliseconds(), 10)
 	res, err := kadm.NewClient(cl).AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &ms}}, lagTopic)
 	if err == nil {
-		_, err = res.On(lagTopic, nil)
+		var one kadm.AlterConfigsResponse
+		if one, err = res.On(lagTopic, nil); err == nil {
+			err = one.Err
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("retention.ms of %s: %w", lagTopic, err)
