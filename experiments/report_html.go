@@ -235,7 +235,7 @@ body { font: 13px/1.4 system-ui, sans-serif; margin: 16px; color: #222; }
 h1 { font-size: 18px; margin: 0 0 4px; } h2 { font-size: 15px; margin: 18px 0 6px; }
 .PASS { color: #1a7f37; font-weight: 600; } .FAIL { color: #cf222e; font-weight: 600; } .UNKNOWN { color: #9a6700; font-weight: 600; }
 table.grid { border-collapse: collapse; } table.grid td, table.grid th { padding: 2px 4px; vertical-align: top; }
-th.row { text-align: right; font-weight: normal; color: #555; max-width: 120px; }
+th.row { text-align: right; font-weight: normal; color: #555; width: 120px; min-width: 120px; max-width: 120px; overflow-wrap: anywhere; }
 .chart { background: #fff; border: 1px solid #ddd; }
 .chart .fault { fill: #fbe3e3; } .chart .recovering { fill: #fdf0d5; }
 .chart .axis { stroke: #999; stroke-width: 1; } .chart .grid { stroke: #eee; stroke-width: 1; }
