@@ -35,14 +35,11 @@ func watchBox(ctx context.Context, start time.Time) []time.Duration {
 		case <-t.C:
 			now := time.Now() // not the timer's own time: a late goroutine counts too
 			sec := int(now.Sub(start) / time.Second)
-			if sec < 0 {
-				sec = 0
-			}
 			for len(late) <= sec {
 				late = append(late, 0)
 			}
 			late[sec] = max(late[sec], now.Sub(due))
-			due = time.Now().Add(boxTick)
+			due = now.Add(boxTick)
 			t.Reset(boxTick)
 		}
 	}

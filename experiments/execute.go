@@ -110,9 +110,11 @@ func newMatrix(ctx context.Context, x Experiment, st Stack, o Options) (*matrix,
 		return nil, fmt.Errorf("reading the API's protections: %w", err)
 	}
 	known := maps.Clone(apiKnown)
+	workers := map[string]*operator.API{}
 	workerKnown := map[string]map[string]bool{}
 	for _, svc := range x.Workers {
 		w := operator.NewAPI("http://"+st.ClientAddr(svc, "main"), st.AdminToken())
+		workers[svc] = w
 		ps, err := w.Protections(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s's protections: %w", svc, err)
@@ -130,7 +132,7 @@ func newMatrix(ctx context.Context, x Experiment, st Stack, o Options) (*matrix,
 			return nil, fmt.Errorf("experiment %s names protection %q, which neither its services nor the runner have (they have: %s)", x.Name, p, strings.Join(sortedKeys(known), ", "))
 		}
 	}
-	return &matrix{x: x, st: st, admin: admin, known: known, apiKnown: apiKnown, workerKnown: workerKnown, o: o}, nil
+	return &matrix{x: x, st: st, admin: admin, workers: workers, known: known, apiKnown: apiKnown, workerKnown: workerKnown, o: o}, nil
 }
 
 func (m *matrix) report() *Report {
@@ -178,10 +180,11 @@ func (m *matrix) judged(ctx context.Context, c Cell, broken []string) *Run {
 
 // matrix is what every run of one invocation shares.
 type matrix struct {
-	x     Experiment
-	st    Stack
-	admin *operator.API
-	known map[string]bool // protections of the API, the workers and the runner
+	x       Experiment
+	st      Stack
+	admin   *operator.API
+	workers map[string]*operator.API // by service
+	known   map[string]bool          // protections of the API, the workers and the runner
 	// apiKnown and workerKnown are each service's own: it is sent only those
 	apiKnown    map[string]bool
 	workerKnown map[string]map[string]bool
@@ -196,16 +199,13 @@ func (m *matrix) run(ctx context.Context, v Variant, lv Level, broken []string) 
 		Stack: st, Topology: st.Topology(), APIURL: admin.Base(), Variant: v, Level: lv, Scale: r.Scale,
 		Toxi: chaos.NewToxiproxy(st.ToxiproxyURL()), Ledger: newLedger(), Run: r, admin: admin,
 		HTTP: loadgen.NewHTTPClient(x.Load.InFlightLimit()), instances: map[string]*operator.API{},
-		workers: map[string]*operator.API{},
+		workers: m.workers,
 	}
 	if t := st.ToxiproxyTarpit(); t != "" {
 		env.Toxi.WithTarpit(t)
 	}
 	for _, svc := range x.Instances {
 		env.instances[svc] = operator.NewAPI("http://"+st.ClientAddr(svc, "main"), st.AdminToken())
-	}
-	for _, svc := range x.Workers {
-		env.workers[svc] = operator.NewAPI("http://"+st.ClientAddr(svc, "main"), st.AdminToken())
 	}
 	defer env.HTTP.CloseIdleConnections() // the next run starts without this run's connections
 	defer env.closeAll()

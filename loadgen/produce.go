@@ -22,8 +22,6 @@ type ProduceOp struct {
 	OpName string
 	Client *kgo.Client
 	Topic  string
-	// Value, if set, is the record's value for seq; else it is empty.
-	Value func(seq uint64) []byte
 }
 
 func (p *ProduceOp) Name() string { return p.OpName }
@@ -34,9 +32,6 @@ func (p *ProduceOp) Name() string { return p.OpName }
 func (p *ProduceOp) Do(ctx context.Context, seq uint64) Result {
 	id := strconv.FormatUint(seq, 10)
 	rec := &kgo.Record{Topic: p.Topic, Key: []byte(id)}
-	if p.Value != nil {
-		rec.Value = p.Value(seq)
-	}
 	res := Result{Op: p.OpName, Key: id}
 	if err := p.Client.ProduceSync(ctx, rec).FirstErr(); err != nil {
 		res.Err, res.ErrClass = err.Error(), classifyProduce(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 )
 
 // The worker pool (services/worker) has the API's admin shape —
@@ -22,19 +23,16 @@ type Consumed struct {
 
 // Has says whether id was finished at least once.
 func (c Consumed) Has(id int64) bool {
-	lo, hi := 0, len(c.Ranges)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		switch r := c.Ranges[mid]; {
+	_, found := slices.BinarySearchFunc(c.Ranges, id, func(r [2]int64, id int64) int {
+		switch {
 		case id < r[0]:
-			hi = mid
+			return 1
 		case id > r[1]:
-			lo = mid + 1
-		default:
-			return true
+			return -1
 		}
-	}
-	return false
+		return 0
+	})
+	return found
 }
 
 // Consumed reads the event ids a group of the worker finished.

@@ -95,8 +95,8 @@ func eventProducer(e *Env) loadgen.Op {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Stack.ClientAddr(compose.SvcBroker, "main")),
 		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DefaultProduceTopic(lagTopic))
 	if err != nil {
-		// the options are fixed: only a bad address gets here, and the
-		// run then fails on every produce, which names it
+		// kgo checks only its options, fixed here; were they refused,
+		// every produce fails and says why
 		return loadgen.FuncOp(eventOp, func(context.Context, uint64) loadgen.Result {
 			return loadgen.Result{Op: eventOp, Err: err.Error(), ErrClass: loadgen.ClassOther}
 		})
@@ -146,7 +146,7 @@ func auditLag(ctx context.Context, e *Env, r *Run) error {
 	w := e.Worker(compose.SvcWorker)
 	groups := lagGroups(e)
 	slow := groups[len(groups)-1]
-	drained, behind, err := awaitDrained(ctx, e, groups)
+	drained, behind, nums, err := awaitDrained(ctx, e, groups)
 	if err != nil {
 		return err
 	}
@@ -162,10 +162,6 @@ func auditLag(ctx context.Context, e *Env, r *Run) error {
 	sale := r.RecoverAt - r.FaultAt
 	r.SetFact("drain_seconds", max(end-r.RecoverAt, 0).Seconds())
 	r.SetFact("drain_per_sale", max(end-r.RecoverAt, 0).Seconds()/sale.Seconds())
-	nums, _, err := w.Stats(ctx)
-	if err != nil {
-		return err
-	}
 	notify := groups[0]
 	total := nums["groups."+notify+".delay.+Inf"]
 	if total == 0 {
@@ -204,9 +200,9 @@ func auditLag(ctx context.Context, e *Env, r *Run) error {
 
 // awaitDrained waits until each group's lag is 0 records in two looks in a
 // row (the worker measures lag every 500 ms), and returns when, since the
-// run's start; after lagDrainLimit it returns then, and the records each
-// group is still behind.
-func awaitDrained(ctx context.Context, e *Env, groups []string) (time.Duration, string, error) {
+// run's start, with the worker's stats then; after lagDrainLimit it returns
+// then, and the records each group is still behind.
+func awaitDrained(ctx context.Context, e *Env, groups []string) (time.Duration, string, map[string]float64, error) {
 	w := e.Worker(compose.SvcWorker)
 	deadline := time.Now().Add(lagDrainLimit)
 	calm := 0
@@ -218,21 +214,21 @@ func awaitDrained(ctx context.Context, e *Env, groups []string) (time.Duration, 
 				calm = 0
 			}
 			if calm == 2 {
-				return time.Since(e.Run.Start), "", nil
+				return time.Since(e.Run.Start), "", nums, nil
 			}
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
-				return 0, "", fmt.Errorf("worker stats: %w", err)
+				return 0, "", nil, fmt.Errorf("worker stats: %w", err)
 			}
 			behind := map[string]float64{}
 			for _, g := range groups {
 				behind[g] = nums["groups."+g+".lag.records"]
 			}
-			return time.Since(e.Run.Start), fmt.Sprintf("records behind: %v", behind), nil
+			return time.Since(e.Run.Start), fmt.Sprintf("records behind: %v", behind), nums, nil
 		}
 		if !clock.Sleep(ctx, 500*time.Millisecond) {
-			return 0, "", ctx.Err()
+			return 0, "", nil, ctx.Err()
 		}
 	}
 }
