@@ -34,6 +34,7 @@ var specs = []Spec{
 	broker,
 	rc0, rc1, rc2,
 	worker,
+	encoder,
 }
 
 // PGMaxConnections is Postgres' max_connections on both backends: a small

@@ -1,8 +1,10 @@
 package experiments
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -30,6 +32,9 @@ type Stack interface {
 	// service's port (compose: the container's own address, not docker's
 	// userland port proxy).
 	ClientAddr(svc, port string) string
+	// DialContext dials an address as the services name each other (a
+	// broker's advertised address), reaching it from this host.
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
 	// AdminToken is the bearer token of the API's admin endpoints; ""
 	// when loopback suffices.
 	AdminToken() string

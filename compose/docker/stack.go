@@ -474,6 +474,22 @@ func (s *Stack) ClientAddr(svc, port string) string {
 	return compose.Addr(p)
 }
 
+// DialContext dials an address as the stack's services name each other
+// (a service's name on the Docker network, e.g. the broker's advertised
+// toxiproxy:PORT) from this host, through the container's own address.
+func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if host, port, err := net.SplitHostPort(address); err == nil {
+		for _, c := range s.proj.Containers {
+			if c.Service == host && c.IP != "" {
+				address = net.JoinHostPort(c.IP, port)
+				break
+			}
+		}
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, address)
+}
+
 // ToxiproxyTarpit is the tarpit beside the toxiproxy server, as the
 // server dials it (chaos.Toxiproxy.WithTarpit).
 func (s *Stack) ToxiproxyTarpit() string { return ToxiproxyTarpit }

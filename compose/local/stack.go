@@ -424,6 +424,13 @@ func (s *Stack) ClientAddr(svc, port string) string {
 	return addr(s.cfg.Topology.Service(svc).Port(port))
 }
 
+// DialContext dials an address as the stack's services name each other:
+// locally that is a loopback address already.
+func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, network, address)
+}
+
 // AdminToken: the api's admin endpoints trust loopback.
 func (s *Stack) AdminToken() string { return "" }
 

@@ -28,6 +28,7 @@ var registry = []Experiment{
 	hotKey,
 	hotKeyReplicas,
 	kafkaConsumerLag,
+	encodingBacklog,
 }
 
 // All returns the registered experiments in registry order.

@@ -14,6 +14,9 @@ import (
 func (w *worker) routes(token string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", w.health)
+	if w.pipe.routes != nil {
+		w.pipe.routes(w, mux)
+	}
 	guarded := http.NewServeMux()
 	guarded.Handle("/admin/protections", w.rebuildAfter(admin.Protections(w.prot)))
 	guarded.HandleFunc("GET /admin/settings", w.getSettings)

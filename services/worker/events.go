@@ -14,7 +14,8 @@ import (
 // Without split_groups one group does both, so notifications wait behind
 // the database; with it each has its own group and its own lag.
 var eventsPipeline = pipeline{
-	topic: "events",
+	topic:       "events",
+	protections: []string{protSplitGroups, protAutoscale},
 	schema: `CREATE TABLE IF NOT EXISTS event_analytics (
 		grp text NOT NULL,
 		event_id bigint NOT NULL,

@@ -24,6 +24,7 @@ type flags struct {
 	topic       string
 	partitions  int
 	members     int
+	encoders    int
 	protections string
 	adminToken  string
 	startup     time.Duration
@@ -47,7 +48,8 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.topic, "topic", "", "topic consumed (default: the pipeline's own)")
 	fs.IntVar(&f.partitions, "partitions", 6, "partitions of the topic when the worker creates it; members beyond them idle")
 	fs.IntVar(&f.members, "members", 1, "members each consumer group starts with")
-	fs.StringVar(&f.protections, "protections", "all", `initial protections: "all", "none" or a comma list of `+strings.Join(protectionNames, ", "))
+	fs.IntVar(&f.encoders, "encoders", 2, "encoders a gated pipeline (encode) starts with, and after each reset; autoscale adds more")
+	fs.StringVar(&f.protections, "protections", "all", `initial protections: "all", "none" or a comma list of the pipeline's (`+pipelineProtections()+`)`)
 	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token that allows admin endpoints from non-loopback peers")
 	fs.DurationVar(&f.startup, "startup-timeout", 30*time.Second, "keep retrying the broker and Postgres at startup this long")
 	knobValues := knob.All.Flags(fs)
@@ -87,13 +89,16 @@ func (f flags) validate() error {
 	if _, ok := pipelines[f.pipeline]; !ok {
 		add(fmt.Errorf("--pipeline %q: want one of %s", f.pipeline, strings.Join(pipelineNames(), ", ")))
 	}
-	if !topicName.MatchString(f.topic) {
+	if _, ok := pipelines[f.pipeline]; (ok || f.topic != "") && !topicName.MatchString(f.topic) {
 		add(fmt.Errorf("--topic %q: want 1-200 letters, digits, '.', '_' or '-'", f.topic))
 	}
 	add(config.IntRange("--partitions", f.partitions, 1, maxPartitions))
 	add(config.IntRange("--members", f.members, 0, maxPartitions))
-	if _, err := parseProtections(f.protections); err != nil {
-		add(fmt.Errorf("--protections: %w", err))
+	add(config.IntRange("--encoders", f.encoders, 1, maxPartitions))
+	if p, ok := pipelines[f.pipeline]; ok {
+		if _, err := newProtections(p.protections).Parse(f.protections); err != nil {
+			add(fmt.Errorf("--protections: %w", err))
+		}
 	}
 	add(config.DurationRange("--startup-timeout", f.startup, time.Second, time.Hour))
 	add(knob.All.CheckFlags(f.knobs))

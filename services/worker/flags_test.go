@@ -12,17 +12,22 @@ func TestParseFlags(t *testing.T) {
 		name  string
 		extra []string
 		want  string // substring of the error; "" = valid
+		topic string // the topic a valid line consumes; "" = events
 	}{
-		{"valid", nil, ""},
-		{"default topic is the pipeline's", []string{"--pipeline", "events"}, ""},
-		{"unknown pipeline", []string{"--pipeline", "videos"}, `--pipeline "videos": want one of events`},
-		{"bad topic", []string{"--topic", "a b"}, `--topic "a b"`},
-		{"too many partitions", []string{"--partitions", "65"}, "--partitions"},
-		{"negative members", []string{"--members", "-1"}, "--members"},
-		{"unknown protection", []string{"--protections", "split_groups,turbo"}, "turbo"},
-		{"negative record cost", []string{"--record-cost", "-1ms"}, "--record-cost"},
-		{"stray argument", []string{"now"}, "unexpected arguments"},
-		{"startup too short", []string{"--startup-timeout", "1ms"}, "--startup-timeout"},
+		{"valid", nil, "", ""},
+		{"default topic is the pipeline's", []string{"--pipeline", "events"}, "", ""},
+		{"encode pipeline", []string{"--pipeline", "encode", "--protections", "lowest_first,processing_state", "--encoders", "4"}, "", "uploads"},
+		{"unknown pipeline", []string{"--pipeline", "videos"}, `--pipeline "videos": want one of encode, events`, ""},
+		{"another pipeline's protection", []string{"--pipeline", "encode", "--protections", "split_groups"}, "split_groups", ""},
+		{"no encoders", []string{"--encoders", "0"}, "--encoders", ""},
+		{"negative encode unit", []string{"--encode-unit", "-1ms"}, "--encode-unit", ""},
+		{"bad topic", []string{"--topic", "a b"}, `--topic "a b"`, ""},
+		{"too many partitions", []string{"--partitions", "65"}, "--partitions", ""},
+		{"negative members", []string{"--members", "-1"}, "--members", ""},
+		{"unknown protection", []string{"--protections", "split_groups,turbo"}, "turbo", ""},
+		{"negative record cost", []string{"--record-cost", "-1ms"}, "--record-cost", ""},
+		{"stray argument", []string{"now"}, "unexpected arguments", ""},
+		{"startup too short", []string{"--startup-timeout", "1ms"}, "--startup-timeout", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -31,8 +36,12 @@ func TestParseFlags(t *testing.T) {
 				if err != nil {
 					t.Fatalf("want valid, got %v", err)
 				}
-				if f.topic != "events" {
-					t.Errorf("topic %q, want the pipeline's own", f.topic)
+				want := c.topic
+				if want == "" {
+					want = "events"
+				}
+				if f.topic != want {
+					t.Errorf("topic %q, want the pipeline's own, %q", f.topic, want)
 				}
 				return
 			}
@@ -61,7 +70,7 @@ func FuzzParseFlags(f *testing.F) {
 			return
 		}
 		// what parses is valid everywhere it is used
-		if f.members < 0 || f.members > maxPartitions || f.partitions < 1 || !topicName.MatchString(f.topic) {
+		if f.members < 0 || f.members > maxPartitions || f.partitions < 1 || f.encoders < 1 || !topicName.MatchString(f.topic) {
 			t.Fatalf("accepted %+v", f)
 		}
 		if _, ok := pipelines[f.pipeline]; !ok {

@@ -60,6 +60,19 @@ func (g *group) size() int {
 	return len(g.members)
 }
 
+// idle is how many members own no partition now.
+func (g *group) idle() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, m := range g.members {
+		if m.owned.Load() == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // grow adds one member unless the group already has limit.
 func (g *group) grow(limit int) error {
 	g.mu.Lock()

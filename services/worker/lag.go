@@ -94,9 +94,12 @@ func lagOf(gl kadm.GroupLag, topic string, l *ledger, now time.Time) groupLag {
 	return out
 }
 
-// autoscale adds a member to each group whose lag is older than scale_lag,
-// one per scale_every, up to the partition count, while the protection is
-// on. It learns from the lag the broker reports, not from the work's cost.
+// autoscale grows the pool while a group's lag is older than scale_lag,
+// checked every scale_every, up to the partition count, while the
+// protection is on: a gated pipeline doubles its encoders (the work is
+// shared, and the seed scales encoders on queue depth), others add a
+// member to each lagging group. It learns from the lag the broker
+// reports, not from the work's cost.
 func (w *worker) autoscale(ctx context.Context) {
 	for {
 		select {
@@ -108,6 +111,7 @@ func (w *worker) autoscale(ctx context.Context) {
 			continue
 		}
 		slo := w.settings.get(knob.ScaleLag).Seconds()
+		lagging := false
 		for _, n := range w.groupNames() {
 			w.mu.Lock()
 			l := w.lag[n]
@@ -116,7 +120,13 @@ func (w *worker) autoscale(ctx context.Context) {
 			if !ok || l.Seconds <= slo {
 				continue
 			}
-			_ = g.grow(w.parts) // a member that fails to start is tried again next tick
+			lagging = true
+			if w.gate == nil {
+				_ = g.grow(w.parts) // a member that fails to start is tried again next tick
+			}
+		}
+		if lagging && w.gate != nil {
+			w.gate.double(w.parts)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Command whatif-worker is the system's worker pool: consumer groups over
 // one broker topic whose members change at runtime, doing one pipeline's
-// work (for scenario 3, notifications and an analytics write per event).
+// work: for scenario 3 notifications and an analytics write per event, for
+// scenario 13 an upload service and encoders making four renditions.
 // Its /admin endpoints switch protections and settings, resize groups,
 // reset between runs and report lag, members, queue depth and what each
 // group finished (for the runner's audit).

@@ -15,6 +15,7 @@ import (
 type member struct {
 	cancel context.CancelFunc
 	done   chan struct{}
+	owned  atomic.Int32 // partitions assigned now: a member beyond the partition count has none
 }
 
 // memberCounters are the group's monotonic counters; members share them.
@@ -30,6 +31,13 @@ type memberCounters struct {
 const retryPause = 100 * time.Millisecond
 
 func (g *group) startMember() (*member, error) {
+	m := &member{done: make(chan struct{})}
+	count := func(ps map[string][]int32) (n int32) {
+		for _, p := range ps {
+			n += int32(len(p))
+		}
+		return n
+	}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(g.w.cfg.broker),
 		kgo.ConsumerGroup(g.plan.name),
@@ -42,11 +50,14 @@ func (g *group) startMember() (*member, error) {
 		// the records polled are finished and committed: no repeats from a
 		// rebalance, only from a crash
 		kgo.BlockRebalanceOnPoll(),
-		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, ps map[string][]int32) { m.owned.Add(count(ps)) }),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, ps map[string][]int32) {
+			m.owned.Add(-count(ps))
 			if err := cl.CommitMarkedOffsets(ctx); err != nil {
 				g.counters.commitErrs.Add(1)
 			}
 		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, ps map[string][]int32) { m.owned.Add(-count(ps)) }),
 		kgo.SessionTimeout(6 * time.Second),
 		kgo.HeartbeatInterval(500 * time.Millisecond),
 		kgo.RebalanceTimeout(10 * time.Second),
@@ -64,7 +75,7 @@ func (g *group) startMember() (*member, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(g.ctx)
-	m := &member{cancel: cancel, done: make(chan struct{})}
+	m.cancel = cancel
 	go func() {
 		defer close(m.done)
 		g.consume(ctx, cl)
@@ -86,7 +97,7 @@ const pollBatch = 50
 const fetchMaxBytes = 4 << 10
 
 func (g *group) consume(ctx context.Context, cl *kgo.Client) {
-	env := stepEnv{group: g.plan.name, db: g.w.db, settings: g.w.settings}
+	env := stepEnv{group: g.plan.name, db: g.w.db, settings: g.w.settings, gate: g.w.gate, prot: g.w.prot}
 	for ctx.Err() == nil {
 		fetches := cl.PollRecords(ctx, pollBatch)
 		fetches.EachError(func(_ string, _ int32, err error) {

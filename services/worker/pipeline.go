@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,10 +18,16 @@ import (
 // A pipeline is the work one worker pool does: which consumer groups read
 // its topic, and what each does with a record.
 type pipeline struct {
-	topic  string
-	schema string // run at start
-	reset  string // run on /admin/reset
-	groups func(p *protections.Set) []groupPlan
+	topic       string
+	protections []string
+	schema      string // run at start
+	reset       string // run on /admin/reset
+	groups      func(p *protections.Set) []groupPlan
+	// gated: the work needs an encoder from the worker's gate, whose size
+	// is the pool's capacity (autoscale grows it); members only read.
+	gated bool
+	// routes adds the pipeline's public endpoints (nil: none).
+	routes func(w *worker, mux *http.ServeMux)
 }
 
 // groupPlan is one consumer group and its steps, run in order per record.
@@ -37,6 +45,8 @@ type stepEnv struct {
 	group    string
 	db       *pgxpool.Pool
 	settings *settings
+	gate     *gate // nil unless the pipeline is gated
+	prot     *protections.Set
 }
 
 // event is a record as the pipelines read it: its key is the event's
@@ -57,8 +67,11 @@ func decodeEvent(r *kgo.Record) (event, error) {
 
 const pipelineEvents = "events"
 
+const pipelineEncode = "encode"
+
 var pipelines = map[string]pipeline{
 	pipelineEvents: eventsPipeline,
+	pipelineEncode: encodePipeline,
 }
 
 func pipelineNames() []string {
@@ -68,4 +81,13 @@ func pipelineNames() []string {
 	}
 	sort.Strings(n)
 	return n
+}
+
+// pipelineProtections lists each pipeline's protections, for --help.
+func pipelineProtections() string {
+	var out []string
+	for _, n := range pipelineNames() {
+		out = append(out, n+": "+strings.Join(pipelines[n].protections, ", "))
+	}
+	return strings.Join(out, "; ")
 }

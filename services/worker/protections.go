@@ -1,24 +1,24 @@
 package main
 
-import "github.com/whatif-lab/whatif/services/internal/protections"
+import (
+	"fmt"
 
-// The worker's protections, named after the seed's preventions.
-const (
-	protSplitGroups = "split_groups" // slow work (analytics) in its own consumer group, apart from the fast (notifications)
-	protAutoscale   = "autoscale"    // members follow each group's lag, up to the partition count
+	"github.com/whatif-lab/whatif/services/internal/protections"
 )
 
-var protectionNames = []string{protSplitGroups, protAutoscale}
+// The worker's protections, named after the seed's preventions; each
+// pipeline has its own (pipeline.protections).
+const (
+	protSplitGroups = "split_groups"     // events: slow work (analytics) in its own consumer group, apart from the fast (notifications)
+	protAutoscale   = "autoscale"        // members (events) or encoders (encode) follow the lag, up to the partition count
+	protLowestFirst = "lowest_first"     // encode: 360p in its own group, ahead of the others for an encoder
+	protProcessing  = "processing_state" // encode: the status endpoint shows an upload still encoding as "processing"
+)
 
-func newProtections() *protections.Set {
-	s, err := protections.New(protectionNames...)
+func newProtections(names []string) *protections.Set {
+	s, err := protections.New(names...)
 	if err != nil {
-		panic(err) // the names above are constants
+		panic(fmt.Sprintf("pipeline protections %v: %v", names, err)) // the lists are constants
 	}
 	return s
-}
-
-// parseProtections checks a --protections value.
-func parseProtections(spec string) (map[string]bool, error) {
-	return newProtections().Parse(spec)
 }

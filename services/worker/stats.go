@@ -14,6 +14,7 @@ import (
 type groupStats struct {
 	Running      bool             `json:"running"`
 	Members      int              `json:"members"`
+	Idle         int              `json:"idle"` // members that own no partition (beyond the partition count, or between assignments)
 	Records      int64            `json:"records"`
 	StepErrors   int64            `json:"step_errors"`
 	Poison       int64            `json:"poison"`
@@ -30,6 +31,7 @@ type statsJSON struct {
 	Depth      int64                 `json:"depth"` // records the topic holds (end - start over partitions)
 	LagErrors  int64                 `json:"lag_errors"`
 	Groups     map[string]groupStats `json:"groups"`
+	Encoders   *gateStats            `json:"encoders,omitempty"` // a gated pipeline's encoders: size, busy, waiting
 	Protection map[string]bool       `json:"protections"`
 	BootUnix   float64               `json:"boot_unix"`
 }
@@ -56,13 +58,17 @@ func (w *worker) stats() statsJSON {
 		counters[n] = c
 	}
 	w.mu.Unlock()
+	if w.gate != nil {
+		gs := w.gate.stats()
+		out.Encoders = &gs
+	}
 	for n, c := range counters {
 		s := groupStats{
 			Records: c.records.Load(), StepErrors: c.stepErrors.Load(), Poison: c.poison.Load(),
 			FetchErrors: c.fetchErrs.Load(), CommitErrors: c.commitErrs.Load(), Delay: map[string]int64{},
 		}
 		if g, ok := live[n]; ok {
-			s.Running, s.Members, s.Lag, s.Delay = true, g.size(), lags[n], g.ledger.delayCounts()
+			s.Running, s.Members, s.Idle, s.Lag, s.Delay = true, g.size(), g.idle(), lags[n], g.ledger.delayCounts()
 			g.mu.Lock()
 			s.ScaleUps = g.scaleUps
 			g.mu.Unlock()

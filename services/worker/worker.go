@@ -25,6 +25,8 @@ type worker struct {
 	db       *pgxpool.Pool
 	admCl    *kgo.Client
 	adm      *kadm.Client
+	prod     *kgo.Client // the upload service's producer (acks=all, idempotent); nil without routes
+	gate     *gate       // the encoders of a gated pipeline; nil otherwise
 	ctx      context.Context
 
 	mu       sync.Mutex // groups, counters, lag
@@ -57,7 +59,7 @@ type groupLag struct {
 
 func newWorker(ctx context.Context, cfg flags) (*worker, error) {
 	w := &worker{
-		cfg: cfg, pipe: pipelines[cfg.pipeline], prot: newProtections(), settings: newSettings(cfg.knobs), ctx: ctx,
+		cfg: cfg, pipe: pipelines[cfg.pipeline], prot: newProtections(pipelines[cfg.pipeline].protections), settings: newSettings(cfg.knobs), ctx: ctx,
 		groups: map[string]*group{}, counters: map[string]*memberCounters{}, lag: map[string]groupLag{},
 		start: cfg.members,
 	}
@@ -82,6 +84,16 @@ func newWorker(ctx context.Context, cfg flags) (*worker, error) {
 		return nil, err
 	}
 	w.adm = kadm.NewClient(w.admCl)
+	if w.pipe.gated {
+		w.gate = newGate(cfg.encoders)
+	}
+	if w.pipe.routes != nil {
+		// kgo produces with acks=all and idempotently unless told otherwise
+		if w.prod, err = kgo.NewClient(kgo.SeedBrokers(cfg.broker), kgo.DefaultProduceTopic(cfg.topic)); err != nil {
+			w.close()
+			return nil, err
+		}
+	}
 	if err := w.prepare(ctx); err != nil {
 		w.close()
 		return nil, err
@@ -195,6 +207,11 @@ func (w *worker) reset(ctx context.Context, members int) error {
 	if _, err := w.db.Exec(ctx, w.pipe.reset); err != nil {
 		return fmt.Errorf("pipeline table: %w", err)
 	}
+	if w.gate != nil {
+		if err := w.gate.reset(w.cfg.encoders); err != nil {
+			return err
+		}
+	}
 	return w.rebuild(members)
 }
 
@@ -203,9 +220,9 @@ func (w *worker) reset(ctx context.Context, members int) error {
 func allGroupNames(p pipeline) []string {
 	seen := map[string]bool{}
 	var out []string
-	for mask := 0; mask < 1<<len(protectionNames); mask++ {
-		s := newProtections()
-		for i, n := range protectionNames {
+	for mask := 0; mask < 1<<len(p.protections); mask++ {
+		s := newProtections(p.protections)
+		for i, n := range p.protections {
 			_ = s.Apply(map[string]bool{n: mask&(1<<i) != 0})
 		}
 		for _, g := range p.groups(s) {
@@ -233,6 +250,9 @@ func (w *worker) stopGroups() {
 
 func (w *worker) close() {
 	w.stopGroups()
+	if w.prod != nil {
+		w.prod.Close()
+	}
 	if w.admCl != nil {
 		w.admCl.Close()
 	}

@@ -30,6 +30,12 @@ type rig struct {
 
 func newRig(t *testing.T, protections string) *rig {
 	t.Helper()
+	return newPipelineRig(t, pipelineEvents, protections)
+}
+
+// newPipelineRig is a rig running the named pipeline over its own topic.
+func newPipelineRig(t *testing.T, pipeline, protections string) *rig {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: skipped in -short mode")
 	}
@@ -49,11 +55,14 @@ func newRig(t *testing.T, protections string) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	cfg := flags{
-		broker: cluster.ListenAddrs()[0], pg: pg.DSN, pipeline: pipelineEvents, topic: "events",
-		partitions: 6, members: 1, protections: protections, startup: 10 * time.Second,
+		broker: cluster.ListenAddrs()[0], pg: pg.DSN, pipeline: pipeline, topic: pipelines[pipeline].topic,
+		partitions: 6, members: 1, encoders: 2, protections: protections, startup: 10 * time.Second,
 		knobs: knob.All.Defaults(),
 	}
 	cfg.knobs[knob.RecordCost] = 2 * time.Millisecond
+	if pipelines[pipeline].gated {
+		cfg.members = cfg.partitions // members only read; the encoders are the capacity
+	}
 	w, err := newWorker(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +75,7 @@ func newRig(t *testing.T, protections string) *rig {
 	go w.autoscale(ctx)
 	srv := httptest.NewServer(w.routes(""))
 	t.Cleanup(srv.Close)
-	prod, err := kgo.NewClient(kgo.SeedBrokers(cfg.broker), kgo.DefaultProduceTopic("events"), kgo.RequiredAcks(kgo.AllISRAcks()))
+	prod, err := kgo.NewClient(kgo.SeedBrokers(cfg.broker), kgo.DefaultProduceTopic(cfg.topic), kgo.RequiredAcks(kgo.AllISRAcks()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,5 +230,33 @@ func TestAdminRejectsBadInput(t *testing.T) {
 	}
 	if n := r.w.stats().Groups["events"].Members; n != 3 {
 		t.Errorf("members %d after PUT 3", n)
+	}
+}
+
+// Members beyond the partition count get no partition: they add no
+// capacity, which is why autoscale stops at the partition count.
+func TestMembersBeyondPartitionsOwnNothing(t *testing.T) {
+	r := newRig(t, "none")
+	if code, body := r.call(t, http.MethodPut, "/admin/members", `{"members":12}`); code != http.StatusOK {
+		t.Fatalf("PUT members: %d %s", code, body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := r.w.stats().Groups["events"]
+		if st.Members == 12 && st.Idle == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("members %d, idle %d after 30 s; want 12 of which 6 own nothing (6 partitions)", st.Members, st.Idle)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.produce(t, 1, 120)
+	rep := r.awaitFinished(t, "events", 120, 30*time.Second)
+	if len(rep.Repeated) != 0 {
+		t.Errorf("repeated %v with idle members in the group", rep.Repeated)
+	}
+	if idle := r.w.stats().Groups["events"].Idle; idle != 6 {
+		t.Errorf("idle members %d after the work, want 6", idle)
 	}
 }

@@ -14,6 +14,7 @@ const (
 	RecordCost = "record_cost"
 	ScaleLag   = "scale_lag"
 	ScaleEvery = "scale_every"
+	EncodeUnit = "encode_unit"
 )
 
 // All is every knob.
@@ -22,7 +23,11 @@ var All = knobs.Table{
 		Help: "the analytics write holds its DB connection this long per record (pg_sleep, a stand-in: a real " +
 			"backend and connection held, no CPU), so one member writes at most 1/record-cost records a second"},
 	{Name: ScaleLag, Flag: "scale-lag", Def: time.Second, Lo: 10 * time.Millisecond, Hi: time.Hour,
-		Help: "with autoscale on, a group whose lag is older than this gets one more member (up to the partitions)"},
+		Help: "with autoscale on, a group whose lag is older than this gets one more member " +
+			"(the encode pipeline: the encoders double), up to the partitions"},
 	{Name: ScaleEvery, Flag: "scale-every", Def: time.Second, Lo: 10 * time.Millisecond, Hi: time.Hour,
 		Help: "with autoscale on, how often the lag of each group is compared with scale-lag"},
+	{Name: EncodeUnit, Flag: "encode-unit", Def: 4 * time.Millisecond, Lo: 0, Hi: 10 * time.Second,
+		Help: "the encode pipeline: how long a 360p rendition holds an encoder (a stand-in: a slot held, no CPU); " +
+			"720p, 1080p and 2160p hold it 4, 9 and 36 times as long (their pixel counts), a whole video 50 times"},
 }

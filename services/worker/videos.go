@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/whatif-lab/whatif/services/internal/httpx"
+)
+
+// The encode pipeline's public side, the upload service: PUT stores an
+// upload (a videos row, standing in for the source in object storage) and
+// queues it for encoding; GET is the status page its uploader sees.
+func videoRoutes(w *worker, mux *http.ServeMux) {
+	mux.HandleFunc("PUT /videos/{id}", w.putVideo)
+	mux.HandleFunc("GET /videos/{id}", w.getVideo)
+}
+
+// uploadTimeout bounds storing and queueing one upload.
+const uploadTimeout = 5 * time.Second
+
+func videoID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 0 {
+		return 0, fmt.Errorf("video id %q: want a non-negative integer", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+// putVideo answers 201 once the upload is stored and the broker has
+// acknowledged its record (acks=all); a repeat of an upload already
+// queued answers 200 and queues nothing.
+func (w *worker) putVideo(rw http.ResponseWriter, r *http.Request) {
+	id, err := videoID(r)
+	if err != nil {
+		httpx.Error(rw, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), uploadTimeout)
+	defer cancel()
+	var queued bool
+	err = w.db.QueryRow(ctx, `INSERT INTO videos (id) VALUES ($1)
+		ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING queued`, id).Scan(&queued)
+	if err != nil {
+		httpx.Error(rw, http.StatusServiceUnavailable, "storing the upload: "+err.Error())
+		return
+	}
+	if queued {
+		httpx.JSON(rw, http.StatusOK, map[string]any{"id": id, "state": "uploaded"})
+		return
+	}
+	rec := &kgo.Record{Key: []byte(strconv.FormatInt(id, 10))}
+	if err := w.prod.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		httpx.Error(rw, http.StatusServiceUnavailable, "queueing the upload: "+err.Error())
+		return
+	}
+	if _, err := w.db.Exec(ctx, `UPDATE videos SET queued = true WHERE id = $1`, id); err != nil {
+		httpx.Error(rw, http.StatusServiceUnavailable, "marking the upload queued: "+err.Error())
+		return
+	}
+	httpx.JSON(rw, http.StatusCreated, map[string]any{"id": id, "state": "uploaded"})
+}
+
+// getVideo is the uploader's status page. A video with every rendition is
+// ready. Before that it is "not found" (the page knows only finished
+// videos), unless processing_state is on: then it shows "processing", or
+// "playable" once a rendition is out, with what is done and what is not.
+func (w *worker) getVideo(rw http.ResponseWriter, r *http.Request) {
+	id, err := videoID(r)
+	if err != nil {
+		httpx.Error(rw, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), uploadTimeout)
+	defer cancel()
+	var done []string
+	err = w.db.QueryRow(ctx, `SELECT coalesce(array_agg(r.name) FILTER (WHERE r.name IS NOT NULL), '{}')
+		FROM videos v LEFT JOIN renditions r ON r.video_id = v.id WHERE v.id = $1 GROUP BY v.id`, id).Scan(&done)
+	if errors.Is(err, pgx.ErrNoRows) {
+		httpx.Error(rw, http.StatusNotFound, fmt.Sprintf("no upload %d", id))
+		return
+	}
+	if err != nil {
+		httpx.Error(rw, http.StatusServiceUnavailable, "reading the video: "+err.Error())
+		return
+	}
+	ready, pending := []string{}, []string{}
+	for _, rd := range renditions {
+		if slices.Contains(done, rd.name) {
+			ready = append(ready, rd.name)
+		} else {
+			pending = append(pending, rd.name)
+		}
+	}
+	switch {
+	case len(pending) == 0:
+		httpx.JSON(rw, http.StatusOK, map[string]any{"id": id, "state": "ready", "renditions": ready})
+	case w.prot.On(protProcessing):
+		state := "processing"
+		if len(ready) > 0 {
+			state = "playable"
+		}
+		httpx.JSON(rw, http.StatusOK, map[string]any{"id": id, "state": state, "renditions": ready, "pending": pending})
+	default:
+		httpx.Error(rw, http.StatusNotFound, fmt.Sprintf("video %d not found", id))
+	}
+}
