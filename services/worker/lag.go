@@ -74,22 +74,24 @@ func (w *worker) measureLag(ctx context.Context) {
 	}
 }
 
-// lagOf sums a group's lag over the topic's partitions. Its age is the
-// largest, over the lagging partitions, of now minus the production time
-// of the last event the group finished there; where it finished none yet,
-// of now minus the group's start (nothing done there since).
+// lagOf sums a group's lag over the topic's partitions. Its age bounds
+// the oldest unfinished record's from above, per lagging partition: that
+// record came after the last one the group finished there, and after the
+// last look that saw the partition caught up (or the group's start); the
+// largest over the partitions. The second bound matters where records are
+// sparse: one arriving long after its predecessor is not old.
 func lagOf(gl kadm.GroupLag, topic string, l *ledger, now time.Time) groupLag {
 	var out groupLag
 	for p, m := range gl[topic] {
-		if m.Lag <= 0 {
+		switch {
+		case m.Err != nil || m.Lag < 0:
+			continue
+		case m.Lag == 0:
+			l.caughtUp(p, now)
 			continue
 		}
 		out.Records += m.Lag
-		age, ok := l.behind(p, now)
-		if !ok {
-			age = now.Sub(l.started)
-		}
-		out.Seconds = max(out.Seconds, age.Seconds())
+		out.Seconds = max(out.Seconds, now.Sub(l.oldestPossible(p)).Seconds())
 	}
 	return out
 }

@@ -22,11 +22,12 @@ type ledger struct {
 	records  int64
 	delays   []int64 // per bucket, the last one +Inf
 	lastDone map[int32]time.Time
+	upTo     map[int32]time.Time // per partition, when a look last saw it caught up
 	started  time.Time
 }
 
 func newLedger() *ledger {
-	return &ledger{done: map[int64]uint32{}, delays: make([]int64, len(delayBuckets)+1), lastDone: map[int32]time.Time{}, started: time.Now()}
+	return &ledger{done: map[int64]uint32{}, delays: make([]int64, len(delayBuckets)+1), lastDone: map[int32]time.Time{}, upTo: map[int32]time.Time{}, started: time.Now()}
 }
 
 func (l *ledger) finish(ev event, now time.Time) {
@@ -47,16 +48,28 @@ func (l *ledger) finish(ev event, now time.Time) {
 	}
 }
 
-// behind is how old the last event the group finished on partition p was
-// when produced, seen from now; ok is false when it finished none there.
-func (l *ledger) behind(p int32, now time.Time) (time.Duration, bool) {
+// caughtUp records that partition p had nothing left at t.
+func (l *ledger) caughtUp(p int32, t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t, ok := l.lastDone[p]
-	if !ok {
-		return 0, false
+	l.upTo[p] = t
+}
+
+// oldestPossible is the earliest production time an unfinished record on
+// partition p can have: the latest of the production time of the last
+// record finished there, the last time p was seen caught up, and the
+// group's start.
+func (l *ledger) oldestPossible(p int32) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.started
+	if d := l.lastDone[p]; d.After(t) {
+		t = d
 	}
-	return now.Sub(t), true
+	if u := l.upTo[p]; u.After(t) {
+		t = u
+	}
+	return t
 }
 
 // ledgerReport is GET /admin/consumed for one group: the event ids it

@@ -37,15 +37,23 @@ func TestLedgerDelays(t *testing.T) {
 	}
 }
 
-func TestLedgerBehind(t *testing.T) {
+func TestLedgerOldestPossible(t *testing.T) {
 	l := newLedger()
-	now := time.Now()
-	if _, ok := l.behind(0, now); ok {
-		t.Fatal("a partition with nothing finished has no age")
+	l.started = time.Unix(1000, 0)
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	if got := l.oldestPossible(0); !got.Equal(at(1000)) {
+		t.Fatalf("nothing finished or seen: %v, want the group's start", got)
 	}
-	l.finish(event{id: 1, partition: 0, produced: now.Add(-3 * time.Second)}, now)
-	l.finish(event{id: 2, partition: 0, produced: now.Add(-5 * time.Second)}, now) // older, finished later
-	if age, _ := l.behind(0, now); age != 3*time.Second {
-		t.Errorf("behind %v, want 3s: the newest event finished there", age)
+	l.finish(event{id: 1, partition: 0, produced: at(1003)}, at(1010))
+	l.finish(event{id: 2, partition: 0, produced: at(1001)}, at(1011)) // older, finished later
+	if got := l.oldestPossible(0); !got.Equal(at(1003)) {
+		t.Errorf("%v, want 1003: the newest event finished there", got.Unix())
+	}
+	l.caughtUp(0, at(1020)) // a sparse partition: seen empty after its last record
+	if got := l.oldestPossible(0); !got.Equal(at(1020)) {
+		t.Errorf("%v, want 1020: nothing unfinished can predate the last look that saw the partition caught up", got.Unix())
+	}
+	if got := l.oldestPossible(1); !got.Equal(at(1000)) {
+		t.Errorf("another partition: %v, want the start", got.Unix())
 	}
 }
