@@ -152,8 +152,25 @@ func lookAtVideos(e *Env, up *uploads) loadgen.Op {
 	}
 }
 
-// prepareEncoding uploads the warm-up video and waits until it is ready.
+// prepareEncoding waits until every member of the run's groups owns a
+// partition (16 joining a group take a few rebalances), then uploads the
+// warm-up video and waits until it is ready.
 func prepareEncoding(ctx context.Context, e *Env) error {
+	err := retryFor(ctx, 30*time.Second, func() error {
+		nums, _, err := e.Worker(compose.SvcEncoder).Stats(ctx)
+		if err != nil {
+			return err
+		}
+		for _, g := range encodingGroups(e) {
+			if n, idle := nums["groups."+g+".members"], nums["groups."+g+".idle"]; n == 0 || idle > 0 {
+				return fmt.Errorf("group %s: %.0f members, %.0f without a partition", g, n, idle)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("encoder groups not settled: %w", err)
+	}
 	url := encoderURL(e) + "/videos/" + strconv.Itoa(warmVideo)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, nil)
 	if err != nil {

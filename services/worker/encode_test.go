@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // videoStatus is GET /videos/{id}'s answer.
@@ -64,15 +61,7 @@ func (r *rig) setSettings(t *testing.T, body string) {
 // encodes made them.
 func (r *rig) renditionCounts(t *testing.T, where string) (rows, encodes int64) {
 	t.Helper()
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, r.pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	if err := c.QueryRow(ctx, `SELECT count(*), coalesce(sum(encodes), 0) FROM renditions WHERE `+where).Scan(&rows, &encodes); err != nil {
-		t.Fatal(err)
-	}
+	r.scan(t, `SELECT count(*), coalesce(sum(encodes), 0) FROM renditions WHERE `+where, &rows, &encodes)
 	return rows, encodes
 }
 

@@ -51,6 +51,9 @@ func (w *worker) setBaseMembers(n int) {
 	w.start = n
 }
 
+// workerPGConns bounds the worker's Postgres pool.
+const workerPGConns = 48
+
 // groupLag is a group's distance behind the topic's end.
 type groupLag struct {
 	Records int64   `json:"records"`
@@ -74,8 +77,10 @@ func newWorker(ctx context.Context, cfg flags) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	// a connection per member of every group, and one for the admin
-	pcfg.MaxConns = int32(2*maxPartitions + 1)
+	// enough for a working member per partition of two groups and the
+	// upload service's handlers, well under Postgres' max_connections,
+	// which the API and Patroni share
+	pcfg.MaxConns = workerPGConns
 	if w.db, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
 		return nil, err
 	}

@@ -135,7 +135,8 @@ func (r *rig) awaitFinished(t *testing.T, group string, n int, within time.Durat
 	}
 }
 
-func (r *rig) analyticsRows(t *testing.T, group string) (rows, writes int64) {
+// scan runs one query on the rig's Postgres and scans its one row.
+func (r *rig) scan(t *testing.T, sql string, dest ...any) {
 	t.Helper()
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, r.pg)
@@ -143,9 +144,14 @@ func (r *rig) analyticsRows(t *testing.T, group string) (rows, writes int64) {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	if err := c.QueryRow(ctx, `SELECT count(*), coalesce(sum(writes), 0) FROM event_analytics WHERE grp = $1`, group).Scan(&rows, &writes); err != nil {
+	if err := c.QueryRow(ctx, sql).Scan(dest...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func (r *rig) analyticsRows(t *testing.T, group string) (rows, writes int64) {
+	t.Helper()
+	r.scan(t, `SELECT count(*), coalesce(sum(writes), 0) FROM event_analytics WHERE grp = '`+group+`'`, &rows, &writes)
 	return rows, writes
 }
 
