@@ -97,7 +97,7 @@ const pollBatch = 50
 const fetchMaxBytes = 4 << 10
 
 func (g *group) consume(ctx context.Context, cl *kgo.Client) {
-	env := stepEnv{group: g.plan.name, db: g.w.db, settings: g.w.settings, gate: g.w.gate, prot: g.w.prot}
+	env := stepEnv{group: g.plan.name, db: g.w.db, settings: g.w.settings, gate: g.w.gate}
 	for ctx.Err() == nil {
 		fetches := cl.PollRecords(ctx, pollBatch)
 		fetches.EachError(func(_ string, _ int32, err error) {

@@ -46,7 +46,6 @@ type stepEnv struct {
 	db       *pgxpool.Pool
 	settings *settings
 	gate     *gate // nil unless the pipeline is gated
-	prot     *protections.Set
 }
 
 // event is a record as the pipelines read it: its key is the event's
