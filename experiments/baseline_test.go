@@ -26,6 +26,26 @@ func TestWeakBaselineNamesItsWorstSecond(t *testing.T) {
 	}
 }
 
+// A baseline whose answers are already degraded (a breaker tripped at the
+// start) is weak too, though every answer is a 200.
+func TestDegradedBaselineIsWeak(t *testing.T) {
+	tl := fourSecondsAt50Serving(t, func(seq int, w http.ResponseWriter) {
+		if seq >= 100 && seq < 110 {
+			w.Header().Set("X-Degraded", "1")
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	r := &Run{Timeline: tl, FaultAt: 4 * time.Second, RecoverAt: 4 * time.Second, RecoveredAt: 4 * time.Second, End: 4 * time.Second}
+	if got := r.baselineProblem(); !strings.Contains(got, "degraded answers before the fault") {
+		t.Errorf("baselineProblem() = %q, want degraded answers named", got)
+	}
+	clean := fourSecondsAt50Serving(t, func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusOK) })
+	r.Timeline = clean
+	if got := r.baselineProblem(); got != "" {
+		t.Errorf("clean baseline: %q, want none", got)
+	}
+}
+
 // Recovery is timed from the mark a measure names: from Recover (the fix
 // started) or from RecoveredAt (the fix landed), to the first second of
 // the streak of good seconds that lasts to the end of the run.

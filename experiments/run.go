@@ -218,6 +218,11 @@ func (r *Run) baselineProblem() string {
 	if s.ErrorRate > 0.01 {
 		return fmt.Sprintf("%.1f%% errors before the fault%s", s.ErrorRate*100, r.worstBaselineSecond())
 	}
+	// a protection already degrading answers (a breaker tripped at the
+	// start) is not the steady state the fault is measured against
+	if s.DegradedRate > 0.01 {
+		return fmt.Sprintf("%.1f%% degraded answers before the fault%s", s.DegradedRate*100, r.worstBaselineSecond())
+	}
 	return ""
 }
 

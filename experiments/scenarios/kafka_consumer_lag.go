@@ -80,7 +80,7 @@ var kafkaConsumerLag = Experiment{
 		AtLeast("notifications delivered within 1 s of production", Fact("notify_within_1s"), 0.99, Percent),
 		// the alert fires at 1 s of lag (scale_lag), checked every second on
 		// lags the worker reads every 500 ms, seen here in 1 s samples
-		AtMost("lag seen and members added after the sale began, within", untilIncrease("worker.groups.analytics.scale_ups"), 4, Seconds),
+		AtMost("lag seen and members added after the sale began, within", untilIncrease("worker.groups.analytics.scale_ups", "worker.groups.events.scale_ups"), 4, Seconds),
 		AtMost("analytics backlog drained after the sale / the sale's length", Measure(drainPerFault), 3, Ratio),
 	},
 }

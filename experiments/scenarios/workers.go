@@ -94,17 +94,24 @@ func drainPerFault(r *Run) (float64, error) {
 	return v, nil
 }
 
-// untilIncrease is how long after the fault a counter first rose above
-// its value at the fault; never within the run is more than the samples
-// after the fault span.
-func untilIncrease(key string) Measure {
+// untilIncrease is how long after the fault the sum of counters keys
+// first rose above its value at the fault (a run has the counters of the
+// groups its protections start; the others read 0); never within the run
+// is more than the samples after the fault span.
+func untilIncrease(keys ...string) Measure {
+	sum := func(v map[string]float64) (t float64) {
+		for _, k := range keys {
+			t += v[k]
+		}
+		return t
+	}
 	return func(r *Run) (float64, error) {
 		at, ok := r.SampleAt(r.FaultAt)
 		if !ok {
 			return 0, fmt.Errorf("no sample at the fault")
 		}
 		for _, s := range r.Samples {
-			if s.At > r.FaultAt && s.Values[key] > at.Values[key] {
+			if s.At > r.FaultAt && sum(s.Values) > sum(at.Values) {
 				return (s.At - r.FaultAt).Seconds(), nil
 			}
 		}
@@ -112,6 +119,6 @@ func untilIncrease(key string) Measure {
 		if n := len(r.Samples); n > 0 {
 			seen = (r.Samples[n-1].At - r.FaultAt).Seconds()
 		}
-		return 0, &Beyond{Value: seen, Why: fmt.Sprintf("%s never rose in the %.1fs sampled after the fault", key, seen)}
+		return 0, &Beyond{Value: seen, Why: fmt.Sprintf("%v never rose in the %.1fs sampled after the fault", keys, seen)}
 	}
 }
