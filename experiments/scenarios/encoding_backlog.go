@@ -95,9 +95,14 @@ type uploads struct {
 
 func newUploads() *uploads { return &uploads{} }
 
+// add keeps acks sorted, as olderThan searches them: an ack timed just
+// before one already added (two answers racing for the lock) takes its time.
 func (u *uploads) add(id int64, at time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if n := len(u.acks); n > 0 && at.Before(u.acks[n-1]) {
+		at = u.acks[n-1]
+	}
 	u.ids = append(u.ids, id)
 	u.acks = append(u.acks, at)
 }
