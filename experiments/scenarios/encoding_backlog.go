@@ -57,7 +57,7 @@ var encodingBacklog = Experiment{
 		PeakFactor:  encPeakFactor,
 		MaxInFlight: 1000,
 		Ops: func(e *Env) []loadgen.Weighted {
-			up := newUploads()
+			up := &uploads{}
 			return []loadgen.Weighted{{Op: uploadVideos(e, up), Weight: 1}, {Op: lookAtVideos(e, up), Weight: 1}}
 		},
 		Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: encTimeout} },
@@ -92,8 +92,6 @@ type uploads struct {
 	ids  []int64
 	acks []time.Time
 }
-
-func newUploads() *uploads { return &uploads{} }
 
 // add keeps acks sorted, as olderThan searches them: an ack timed just
 // before one already added (two answers racing for the lock) takes its time.
@@ -279,9 +277,10 @@ func auditEncoding(ctx context.Context, e *Env, r *Run) error {
 	start := float64(r.Start.UnixNano()) / 1e9
 	var missing, repeated, unstored int64
 	var base, spike []float64
+	acked := e.Ledger.Acked(uploadOp)
 	// the spike's backlog is done when its last upload has all renditions
 	spikeDone, spikeOpen := start+r.RecoverAt.Seconds(), 0
-	for _, res := range e.Ledger.Acked(uploadOp) {
+	for _, res := range acked {
 		id, err := strconv.ParseInt(res.Key, 10, 64)
 		if err != nil {
 			return fmt.Errorf("upload key %q: %w", res.Key, err)
@@ -316,7 +315,7 @@ func auditEncoding(ctx context.Context, e *Env, r *Run) error {
 		return fmt.Errorf("uploads stored before the spike: %d, during it: %d; need both", len(base), len(spike))
 	}
 	pb, ps := p99Of(base), p99Of(spike)
-	r.SetFact("uploads_acked", float64(len(e.Ledger.Acked(uploadOp))))
+	r.SetFact("uploads_acked", float64(len(acked)))
 	r.SetFact("uploads_unstored", float64(unstored))
 	r.SetFact("renditions_missing", float64(missing))
 	r.SetFact("renditions_repeated", float64(repeated))

@@ -27,7 +27,7 @@ func TestP99Of(t *testing.T) {
 
 func TestUploadsOlderThan(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	u := newUploads()
+	u := &uploads{}
 	if got := u.olderThan(time.Second, t0); got != warmVideo {
 		t.Fatalf("no upload yet: %d, want the warm-up video", got)
 	}

@@ -26,27 +26,29 @@ func videoRoutes(w *worker, mux *http.ServeMux) {
 // uploadTimeout bounds storing and queueing one upload.
 const uploadTimeout = 5 * time.Second
 
-func videoID(r *http.Request) (int64, error) {
+// videoRequest reads the path's video id, answering 400 when it is not
+// one, and bounds the request's work by uploadTimeout.
+func videoRequest(rw http.ResponseWriter, r *http.Request) (int64, context.Context, context.CancelFunc, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 0 {
-		return 0, fmt.Errorf("video id %q: want a non-negative integer", r.PathValue("id"))
+		httpx.Error(rw, http.StatusBadRequest, fmt.Sprintf("video id %q: want a non-negative integer", r.PathValue("id")))
+		return 0, nil, nil, false
 	}
-	return id, nil
+	ctx, cancel := context.WithTimeout(r.Context(), uploadTimeout)
+	return id, ctx, cancel, true
 }
 
 // putVideo answers 201 once the upload is stored and the broker has
 // acknowledged its record (acks=all); a repeat of an upload already
 // queued answers 200 and queues nothing.
 func (w *worker) putVideo(rw http.ResponseWriter, r *http.Request) {
-	id, err := videoID(r)
-	if err != nil {
-		httpx.Error(rw, http.StatusBadRequest, err.Error())
+	id, ctx, cancel, ok := videoRequest(rw, r)
+	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), uploadTimeout)
 	defer cancel()
 	var queued bool
-	err = w.db.QueryRow(ctx, `INSERT INTO videos (id) VALUES ($1)
+	err := w.db.QueryRow(ctx, `INSERT INTO videos (id) VALUES ($1)
 		ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING queued`, id).Scan(&queued)
 	if err != nil {
 		httpx.Error(rw, http.StatusServiceUnavailable, "storing the upload: "+err.Error())
@@ -73,15 +75,13 @@ func (w *worker) putVideo(rw http.ResponseWriter, r *http.Request) {
 // videos), unless processing_state is on: then it shows "processing", or
 // "playable" once a rendition is out, with what is done and what is not.
 func (w *worker) getVideo(rw http.ResponseWriter, r *http.Request) {
-	id, err := videoID(r)
-	if err != nil {
-		httpx.Error(rw, http.StatusBadRequest, err.Error())
+	id, ctx, cancel, ok := videoRequest(rw, r)
+	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), uploadTimeout)
 	defer cancel()
 	var done []string
-	err = w.db.QueryRow(ctx, `SELECT coalesce(array_agg(r.name) FILTER (WHERE r.name IS NOT NULL), '{}')
+	err := w.db.QueryRow(ctx, `SELECT coalesce(array_agg(r.name) FILTER (WHERE r.name IS NOT NULL), '{}')
 		FROM videos v LEFT JOIN renditions r ON r.video_id = v.id WHERE v.id = $1 GROUP BY v.id`, id).Scan(&done)
 	if errors.Is(err, pgx.ErrNoRows) {
 		httpx.Error(rw, http.StatusNotFound, fmt.Sprintf("no upload %d", id))
