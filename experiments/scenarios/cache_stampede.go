@@ -27,8 +27,12 @@ const (
 )
 
 var (
-	cacheStampede = stampede("cache-stampede", "Cache stampede on TTL expiry", nil,
-		"XFetch early refresh (with coalescing): the key is refreshed before it expires, so it is never missing.")
+	// Each variant shows one of the seed's two answers alone: with XFetch on,
+	// coalescing only merges the few early refreshes that happen to overlap
+	// (about e^(1/beta)-1 = 0.65 per expiry at any rate), so switched off it
+	// failed a check only by chance (docs/scenarios.md).
+	cacheStampede = stampede("cache-stampede", "Cache stampede on TTL expiry", []string{"coalesce"},
+		"XFetch early refresh: the key is refreshed before it expires, so it is never missing.")
 	cacheStampedeCoalescing = stampede("cache-stampede-coalescing", "Cache stampede: request coalescing alone", []string{"early_refresh"},
 		"Request coalescing alone (no early refresh): the key does expire, but one reader rebuilds it and the rest wait for that answer.")
 )
@@ -77,10 +81,13 @@ func stampede(name, title string, off []string, protected string) Experiment {
 			AtLeast("share of 1,000 keys written together that readers first found gone in the same second", Fact("mass_expiry.worst_second_share"), 0.5, Percent),
 		},
 	}
-	if len(off) == 0 {
+	if slices.Contains(off, "coalesce") {
 		x.Holds = []Check{
 			AtMost("hot key missing (reads that found no entry)", counterIncrease("home.misses"), 0, Count),
-			AtMost("rebuild queries for the one expiry", counterIncrease("home.rebuilds"), 2, Count),
+			// a tenth of a stampede at 10x; at normal load XFetch's 1-3
+			// overlapping refreshes are that many of 10 readers
+			AtPeak(AtMost("rebuild queries for the one expiry / readers arriving during one rebuild",
+				RatioOf(counterIncrease("home.rebuilds"), readersPerRebuild), 0.1, Ratio)),
 			AtMost("client error rate during the fault", ErrorRate(Faulted), 0.01, Percent),
 		}
 	} else {
