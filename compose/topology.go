@@ -35,6 +35,8 @@ var specs = []Spec{
 	rc0, rc1, rc2,
 	worker,
 	encoder,
+	uploads,
+	uploadsB,
 }
 
 // PGMaxConnections is Postgres' max_connections on both backends: a small

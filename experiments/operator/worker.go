@@ -51,3 +51,28 @@ func (a *API) SetMembers(ctx context.Context, group string, members int) error {
 	}
 	return a.do(ctx, http.MethodPut, "/admin/members", body, nil)
 }
+
+// DeadLetters is what a worker's dead-letter topic holds since the last
+// reset: every record's id, and how many were replayed.
+type DeadLetters struct {
+	Records  int64   `json:"records"`
+	Replayed int64   `json:"replayed"`
+	Waiting  int64   `json:"waiting"`
+	IDs      []int64 `json:"ids"`
+}
+
+func (a *API) DeadLetters(ctx context.Context) (DeadLetters, error) {
+	var d DeadLetters
+	err := a.do(ctx, http.MethodGet, "/admin/dead-letters", nil, &d)
+	return d, err
+}
+
+// ReplayDeadLetters moves the dead letters not yet replayed back to the
+// worker's topic, and returns how many.
+func (a *API) ReplayDeadLetters(ctx context.Context) (int, error) {
+	var out struct {
+		Replayed int `json:"replayed"`
+	}
+	err := a.do(ctx, http.MethodPost, "/admin/dead-letters/replay", nil, &out)
+	return out.Replayed, err
+}

@@ -29,6 +29,7 @@ var registry = []Experiment{
 	hotKeyReplicas,
 	kafkaConsumerLag,
 	encodingBacklog,
+	uploadBacklog,
 }
 
 // All returns the registered experiments in registry order.

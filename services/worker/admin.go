@@ -26,6 +26,10 @@ func (w *worker) routes(token string) http.Handler {
 	guarded.HandleFunc("POST /admin/reset", w.postReset)
 	guarded.HandleFunc("GET /admin/stats", w.getStats)
 	guarded.HandleFunc("GET /admin/consumed", w.getConsumed)
+	if w.pipe.deadLetter != "" {
+		guarded.HandleFunc("GET /admin/dead-letters", w.getDeadLetters)
+		guarded.HandleFunc("POST /admin/dead-letters/replay", w.postReplay)
+	}
 	mux.Handle("/admin/", admin.Guard(token, guarded))
 	return mux
 }

@@ -73,6 +73,18 @@ func (g *group) idle() int {
 	return n
 }
 
+// uncommitted sums the members' records with a step done since their last
+// commit.
+func (g *group) uncommitted() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var n int64
+	for _, m := range g.members {
+		n += m.pending.Load()
+	}
+	return n
+}
+
 // grow adds one member unless the group already has limit.
 func (g *group) grow(limit int) error {
 	g.mu.Lock()

@@ -53,6 +53,7 @@ func run(ctx context.Context, cfg flags) error {
 	}
 	go w.watchLag(ctx)
 	go w.autoscale(ctx)
+	go w.watchAlert(ctx)
 	srv := &http.Server{Handler: w.routes(cfg.adminToken), ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -28,6 +28,14 @@ type pipeline struct {
 	gated bool
 	// routes adds the pipeline's public endpoints (nil: none).
 	routes func(w *worker, mux *http.ServeMux)
+	// deadLetter is the pipeline's dead-letter topic ("": none). With
+	// dead_letter on, a record whose step fails deadLetterAfter times in a
+	// row goes there, and its partition moves on.
+	deadLetter string
+	// commitEvery commits finished records on a timer, as Kafka's
+	// consumers do by default (auto.commit.interval.ms), instead of after
+	// each poll: a crash then repeats what was finished since.
+	commitEvery time.Duration
 }
 
 // groupPlan is one consumer group and its steps, run in order per record.
@@ -45,6 +53,7 @@ type stepEnv struct {
 	group    string
 	db       *pgxpool.Pool
 	settings *settings
+	prot     *protections.Set
 	gate     *gate // nil unless the pipeline is gated
 }
 
@@ -68,9 +77,12 @@ const pipelineEvents = "events"
 
 const pipelineEncode = "encode"
 
+const pipelineFiles = "files"
+
 var pipelines = map[string]pipeline{
 	pipelineEvents: eventsPipeline,
 	pipelineEncode: encodePipeline,
+	pipelineFiles:  filesPipeline,
 }
 
 func pipelineNames() []string {

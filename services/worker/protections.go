@@ -13,6 +13,9 @@ const (
 	protAutoscale   = "autoscale"        // members (events) or encoders (encode) follow the lag, up to the partition count
 	protLowestFirst = "lowest_first"     // encode: 360p in its own group, ahead of the others for an encoder
 	protProcessing  = "processing_state" // encode: the status endpoint shows an upload still encoding as "processing"
+	protDeadLetter  = "dead_letter"      // files: a record failing 3 times in a row goes to the dead-letter topic, and its partition moves on
+	protIdempotent  = "idempotent_steps" // files: a step looks for its own done-marker before it acts
+	protDepthAlert  = "depth_alert"      // files: an alert while the queue's oldest record is older than alert_age or dead letters wait
 )
 
 func newProtections(names []string) *protections.Set {

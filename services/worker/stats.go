@@ -18,6 +18,8 @@ type groupStats struct {
 	Records      int64            `json:"records"`
 	StepErrors   int64            `json:"step_errors"`
 	Poison       int64            `json:"poison"`
+	DeadLetters  int64            `json:"dead_letters"`
+	Uncommitted  int64            `json:"uncommitted"` // records with a step done since their member's last commit: what a crash would repeat
 	FetchErrors  int64            `json:"fetch_errors"`
 	CommitErrors int64            `json:"commit_errors"`
 	ScaleUps     int64            `json:"scale_ups"`
@@ -32,6 +34,7 @@ type statsJSON struct {
 	LagErrors  int64                 `json:"lag_errors"`
 	Groups     map[string]groupStats `json:"groups"`
 	Encoders   *gateStats            `json:"encoders,omitempty"` // a gated pipeline's encoders: size, busy, waiting
+	Alert      alertStats            `json:"alert"`
 	Protection map[string]bool       `json:"protections"`
 	BootUnix   float64               `json:"boot_unix"`
 }
@@ -43,7 +46,7 @@ func (w *worker) stats() statsJSON {
 	out := statsJSON{
 		Pipeline: w.cfg.pipeline, Topic: w.cfg.topic, Depth: w.depth, LagErrors: w.lagErrs,
 		Groups: map[string]groupStats{}, Protection: w.prot.Snapshot(),
-		BootUnix: float64(boot.UnixNano()) / 1e9,
+		BootUnix: float64(boot.UnixNano()) / 1e9, Alert: w.alert.stats(),
 	}
 	live := map[string]*group{}
 	for n, g := range w.groups {
@@ -64,11 +67,12 @@ func (w *worker) stats() statsJSON {
 	}
 	for n, c := range counters {
 		s := groupStats{
-			Records: c.records.Load(), StepErrors: c.stepErrors.Load(), Poison: c.poison.Load(),
+			Records: c.records.Load(), StepErrors: c.stepErrors.Load(), Poison: c.poison.Load(), DeadLetters: c.dead.Load(),
 			FetchErrors: c.fetchErrs.Load(), CommitErrors: c.commitErrs.Load(), Delay: map[string]int64{},
 		}
 		if g, ok := live[n]; ok {
 			s.Running, s.Members, s.Idle, s.Lag, s.Delay = true, g.size(), g.idle(), lags[n], g.ledger.delayCounts()
+			s.Uncommitted = g.uncommitted()
 			g.mu.Lock()
 			s.ScaleUps = g.scaleUps
 			g.mu.Unlock()

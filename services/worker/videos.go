@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/whatif-lab/whatif/services/internal/httpx"
 )
@@ -23,51 +20,18 @@ func videoRoutes(w *worker, mux *http.ServeMux) {
 	mux.HandleFunc("GET /videos/{id}", w.getVideo)
 }
 
-// uploadTimeout bounds storing and queueing one upload.
-const uploadTimeout = 5 * time.Second
-
-// videoRequest reads the path's video id, answering 400 when it is not
-// one, and bounds the request's work by uploadTimeout.
-func videoRequest(rw http.ResponseWriter, r *http.Request) (int64, context.Context, context.CancelFunc, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 0 {
-		httpx.Error(rw, http.StatusBadRequest, fmt.Sprintf("video id %q: want a non-negative integer", r.PathValue("id")))
-		return 0, nil, nil, false
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), uploadTimeout)
-	return id, ctx, cancel, true
-}
-
-// putVideo answers 201 once the upload is stored and the broker has
-// acknowledged its record (acks=all); a repeat of an upload already
-// queued answers 200 and queues nothing.
+// putVideo stores an upload and queues it for encoding (storeAndQueue).
 func (w *worker) putVideo(rw http.ResponseWriter, r *http.Request) {
-	id, ctx, cancel, ok := videoRequest(rw, r)
+	id, ctx, cancel, ok := uploadRequest(rw, r, "video")
 	if !ok {
 		return
 	}
 	defer cancel()
-	var queued bool
-	err := w.db.QueryRow(ctx, `INSERT INTO videos (id) VALUES ($1)
-		ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING queued`, id).Scan(&queued)
-	if err != nil {
-		httpx.Error(rw, http.StatusServiceUnavailable, "storing the upload: "+err.Error())
-		return
-	}
-	if queued {
-		httpx.JSON(rw, http.StatusOK, map[string]any{"id": id, "state": "uploaded"})
-		return
-	}
-	rec := &kgo.Record{Key: []byte(strconv.FormatInt(id, 10))}
-	if err := w.prod.ProduceSync(ctx, rec).FirstErr(); err != nil {
-		httpx.Error(rw, http.StatusServiceUnavailable, "queueing the upload: "+err.Error())
-		return
-	}
-	if _, err := w.db.Exec(ctx, `UPDATE videos SET queued = true WHERE id = $1`, id); err != nil {
-		httpx.Error(rw, http.StatusServiceUnavailable, "marking the upload queued: "+err.Error())
-		return
-	}
-	httpx.JSON(rw, http.StatusCreated, map[string]any{"id": id, "state": "uploaded"})
+	w.storeAndQueue(rw, ctx, id, "videos", func(ctx context.Context) (queued bool, err error) {
+		err = w.db.QueryRow(ctx, `INSERT INTO videos (id) VALUES ($1)
+			ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING queued`, id).Scan(&queued)
+		return queued, err
+	})
 }
 
 // getVideo is the uploader's status page. A video with every rendition is
@@ -75,7 +39,7 @@ func (w *worker) putVideo(rw http.ResponseWriter, r *http.Request) {
 // videos), unless processing_state is on: then it shows "processing", or
 // "playable" once a rendition is out, with what is done and what is not.
 func (w *worker) getVideo(rw http.ResponseWriter, r *http.Request) {
-	id, ctx, cancel, ok := videoRequest(rw, r)
+	id, ctx, cancel, ok := uploadRequest(rw, r, "video")
 	if !ok {
 		return
 	}

@@ -27,6 +27,7 @@ type worker struct {
 	adm      *kadm.Client
 	prod     *kgo.Client // the upload service's producer (acks=all, idempotent); nil without routes
 	gate     *gate       // the encoders of a gated pipeline; nil otherwise
+	alert    alert
 	ctx      context.Context
 
 	mu       sync.Mutex // groups, counters, lag
@@ -128,12 +129,13 @@ func (w *worker) prepareOnce(ctx context.Context) error {
 	if _, err := w.db.Exec(cctx, w.pipe.schema); err != nil {
 		return fmt.Errorf("schema: %w", err)
 	}
-	resp, err := w.adm.CreateTopic(cctx, int32(w.cfg.partitions), 1, nil, w.cfg.topic)
-	if err == nil {
-		err = resp.Err
+	if err := w.createTopic(cctx, w.cfg.topic, w.cfg.partitions); err != nil {
+		return err
 	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("topic %s: %w", w.cfg.topic, err)
+	if w.pipe.deadLetter != "" {
+		if err := w.createTopic(cctx, w.pipe.deadLetter, 1); err != nil {
+			return err
+		}
 	}
 	// a topic that was there already keeps its own count
 	td, err := w.adm.ListTopics(cctx, w.cfg.topic)
@@ -145,6 +147,18 @@ func (w *worker) prepareOnce(ctx context.Context) error {
 		return fmt.Errorf("topic %s: not found (%v)", w.cfg.topic, t.Err)
 	}
 	w.parts = len(t.Partitions)
+	return nil
+}
+
+// createTopic creates the topic unless it is there already.
+func (w *worker) createTopic(ctx context.Context, topic string, partitions int) error {
+	resp, err := w.adm.CreateTopic(ctx, int32(partitions), 1, nil, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("topic %s: %w", topic, err)
+	}
 	return nil
 }
 
@@ -209,6 +223,10 @@ func (w *worker) reset(ctx context.Context, members int) error {
 	if _, err := w.adm.DeleteGroups(ctx, allGroupNames(w.pipe)...); err != nil {
 		return fmt.Errorf("deleting groups: %w", err)
 	}
+	if err := w.resetDeadLetters(ctx); err != nil {
+		return err
+	}
+	w.alert.reset()
 	if _, err := w.db.Exec(ctx, w.pipe.reset); err != nil {
 		return fmt.Errorf("pipeline table: %w", err)
 	}

@@ -73,6 +73,7 @@ func newPipelineRig(t *testing.T, pipeline, protections string) *rig {
 	}
 	go w.watchLag(ctx)
 	go w.autoscale(ctx)
+	go w.watchAlert(ctx)
 	srv := httptest.NewServer(w.routes(""))
 	t.Cleanup(srv.Close)
 	prod, err := kgo.NewClient(kgo.SeedBrokers(cfg.broker), kgo.DefaultProduceTopic(cfg.topic), kgo.RequiredAcks(kgo.AllISRAcks()))

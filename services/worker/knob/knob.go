@@ -15,6 +15,8 @@ const (
 	ScaleLag   = "scale_lag"
 	ScaleEvery = "scale_every"
 	EncodeUnit = "encode_unit"
+	StepCost   = "step_cost"
+	AlertAge   = "alert_age"
 )
 
 // All is every knob.
@@ -30,4 +32,10 @@ var All = knobs.Table{
 	{Name: EncodeUnit, Flag: "encode-unit", Def: 4 * time.Millisecond, Lo: 0, Hi: 10 * time.Second,
 		Help: "the encode pipeline: how long a 360p rendition holds an encoder (a stand-in: a slot held, no CPU); " +
 			"720p, 1080p and 2160p hold it 4, 9 and 36 times as long (their pixel counts), a whole video 50 times"},
+	{Name: StepCost, Flag: "step-cost", Def: 5 * time.Millisecond, Lo: 0, Hi: 10 * time.Second,
+		Help: "the files pipeline: how long each of its three steps holds the member beyond its real work " +
+			"(a stand-in for a virus scan, the part of a resize past decoding, a moderation call: no CPU)"},
+	{Name: AlertAge, Flag: "alert-age", Def: 10 * time.Second, Lo: 10 * time.Millisecond, Hi: time.Hour,
+		Help: "with depth_alert on, the alert fires while a group's oldest unfinished record is older than this, " +
+			"or while the dead-letter topic holds records not replayed"},
 }
