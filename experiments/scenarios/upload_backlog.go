@@ -199,12 +199,15 @@ func settleUploadGroups(ctx context.Context, e *Env) error {
 // warmFiles are uploaded before the load, with ids beyond any seq a run
 // reaches, and processed: every member has fetched once, and the load's
 // first second does not measure a cold start (p99 ~1 s at peak without).
-const warmFiles = 2 * compose.UploadsPartitions
+const (
+	warmFiles  = 2 * compose.UploadsPartitions
+	warmFileID = 1 << 40
+)
 
 func warmUploads(ctx context.Context, e *Env) error {
 	ids := make([]int64, warmFiles)
 	for i := range ids {
-		ids[i] = warmVideo + int64(i)
+		ids[i] = warmFileID + int64(i)
 		req, err := http.NewRequestWithContext(ctx, http.MethodPut, uploadsURL(e)+"/files/"+strconv.FormatInt(ids[i], 10), bytes.NewReader(goodImage))
 		if err != nil {
 			return err
