@@ -175,17 +175,8 @@ func prepareEncoding(ctx context.Context, e *Env) error {
 		return fmt.Errorf("encoder groups not settled: %w", err)
 	}
 	url := encoderURL(e) + "/videos/" + strconv.Itoa(warmVideo)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, nil)
-	if err != nil {
+	if err := putUpload(ctx, e, url, nil); err != nil {
 		return err
-	}
-	resp, err := e.HTTP.Do(req)
-	if err != nil {
-		return fmt.Errorf("warm-up upload: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("warm-up upload: %s", resp.Status)
 	}
 	return retryFor(ctx, 30*time.Second, func() error {
 		state, err := videoState(ctx, e, url)

@@ -208,17 +208,8 @@ func warmUploads(ctx context.Context, e *Env) error {
 	ids := make([]int64, warmFiles)
 	for i := range ids {
 		ids[i] = warmFileID + int64(i)
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, uploadsURL(e)+"/files/"+strconv.FormatInt(ids[i], 10), bytes.NewReader(goodImage))
-		if err != nil {
+		if err := putUpload(ctx, e, uploadsURL(e)+"/files/"+strconv.FormatInt(ids[i], 10), goodImage); err != nil {
 			return err
-		}
-		resp, err := e.HTTP.Do(req)
-		if err != nil {
-			return fmt.Errorf("warm-up upload: %w", err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			return fmt.Errorf("warm-up upload: %s", resp.Status)
 		}
 	}
 	conn, err := operator.Postgres(ctx, e.Topology, "main")

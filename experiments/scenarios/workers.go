@@ -1,8 +1,10 @@
 package scenarios
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -121,4 +123,22 @@ func untilIncrease(keys ...string) Measure {
 		}
 		return 0, &Beyond{Value: seen, Why: fmt.Sprintf("%v never rose in the %.1fs sampled after the fault", keys, seen)}
 	}
+}
+
+// putUpload is a warm-up upload to a worker's upload service: PUT body to
+// url, stored and queued (201), or already queued (200).
+func putUpload(ctx context.Context, e *Env, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := e.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("warm-up upload: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("warm-up upload: %s", resp.Status)
+	}
+	return nil
 }

@@ -217,19 +217,8 @@ func (w *worker) resetDeadLetters(ctx context.Context) error {
 	if w.pipe.deadLetter == "" {
 		return nil
 	}
-	ends, err := w.adm.ListEndOffsets(ctx, w.pipe.deadLetter)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return fmt.Errorf("dead-letter end offsets: %w", err)
-	}
-	del, err := w.adm.DeleteRecords(ctx, ends.Offsets())
-	if err == nil {
-		err = del.Error()
-	}
-	if err != nil {
-		return fmt.Errorf("emptying %s: %w", w.pipe.deadLetter, err)
+	if err := w.emptyTopic(ctx, w.pipe.deadLetter); err != nil {
+		return err
 	}
 	resp, err := w.adm.DeleteGroups(ctx, w.replayGroup())
 	if err == nil {

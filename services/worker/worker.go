@@ -206,19 +206,8 @@ func (w *worker) groupNames() []string {
 // starts from an empty queue and an empty ledger.
 func (w *worker) reset(ctx context.Context, members int) error {
 	w.stopGroups()
-	ends, err := w.adm.ListEndOffsets(ctx, w.cfg.topic)
-	if err != nil {
-		return fmt.Errorf("end offsets: %w", err)
-	}
-	if err := ends.Error(); err != nil {
-		return fmt.Errorf("end offsets: %w", err)
-	}
-	del, err := w.adm.DeleteRecords(ctx, ends.Offsets())
-	if err != nil {
-		return fmt.Errorf("emptying %s: %w", w.cfg.topic, err)
-	}
-	if err := del.Error(); err != nil {
-		return fmt.Errorf("emptying %s: %w", w.cfg.topic, err)
+	if err := w.emptyTopic(ctx, w.cfg.topic); err != nil {
+		return err
 	}
 	if _, err := w.adm.DeleteGroups(ctx, allGroupNames(w.pipe)...); err != nil {
 		return fmt.Errorf("deleting groups: %w", err)
@@ -236,6 +225,25 @@ func (w *worker) reset(ctx context.Context, members int) error {
 		}
 	}
 	return w.rebuild(members)
+}
+
+// emptyTopic deletes every record of the topic (DeleteRecords to the end).
+func (w *worker) emptyTopic(ctx context.Context, topic string) error {
+	ends, err := w.adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("%s end offsets: %w", topic, err)
+	}
+	del, err := w.adm.DeleteRecords(ctx, ends.Offsets())
+	if err == nil {
+		err = del.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("emptying %s: %w", topic, err)
+	}
+	return nil
 }
 
 // allGroupNames is every group the pipeline can run, under any setting of
