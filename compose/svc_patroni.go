@@ -118,7 +118,9 @@ func patroniConfig(a Addressing, node string) string {
 				// timeline breaks the old leader's rejoin (measured).
 				"use_slots": false,
 				"parameters": map[string]any{
-					"wal_level":     "replica",
+					// logical: the CDC connector (cdc-down) reads a
+					// logical replication slot
+					"wal_level":     "logical",
 					"wal_log_hints": "on",
 					"hot_standby":   "on",
 					// slow-query's fill writes ~1 GB of WAL in seconds; with no

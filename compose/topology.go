@@ -37,6 +37,7 @@ var specs = []Spec{
 	encoder,
 	uploads,
 	uploadsB,
+	payments, cdc, cdcB,
 }
 
 // PGMaxConnections is Postgres' max_connections on both backends: a small

@@ -83,6 +83,13 @@ func (a *API) Settings(ctx context.Context, s map[string]string) error {
 	return a.do(ctx, http.MethodPut, "/admin/settings", s, nil)
 }
 
+// CurrentSettings reads every setting the service runs with now.
+func (a *API) CurrentSettings(ctx context.Context) (map[string]string, error) {
+	var m map[string]string
+	err := a.do(ctx, http.MethodGet, "/admin/settings", nil, &m)
+	return m, err
+}
+
 func (a *API) Reset(ctx context.Context) error {
 	return a.do(ctx, http.MethodPost, "/admin/reset", struct{}{}, nil)
 }

@@ -30,6 +30,8 @@ var registry = []Experiment{
 	kafkaConsumerLag,
 	encodingBacklog,
 	uploadBacklog,
+	cdcDown,
+	cdcDownWedged,
 }
 
 // All returns the registered experiments in registry order.

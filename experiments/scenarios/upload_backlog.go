@@ -303,20 +303,3 @@ func killMidPipeline(ctx context.Context, e *Env) error {
 	}
 	return nil
 }
-
-// relaunchKilled starts the killed instance again with the run's
-// protections, as its orchestrator would, so the next run finds it.
-func relaunchKilled(ctx context.Context, e *Env) error {
-	c := e.Stack.Controller()
-	if err := c.Launch(ctx, compose.SvcUploadsB); err != nil {
-		return fmt.Errorf("relaunching %s: %w", compose.SvcUploadsB, err)
-	}
-	if err := c.AwaitHealthy(ctx, compose.SvcUploadsB); err != nil {
-		return fmt.Errorf("relaunching %s: %w", compose.SvcUploadsB, err)
-	}
-	on := map[string]bool{}
-	for _, p := range uploadProtections {
-		on[p] = e.On(p)
-	}
-	return e.Worker(compose.SvcUploadsB).SetProtections(ctx, on)
-}

@@ -28,7 +28,7 @@ type processedFile struct {
 // acknowledged upload was stored and processed and how often each side
 // effect happened, and from the dead-letter topic what it holds.
 func auditFiles(ctx context.Context, e *Env, r *Run) error {
-	if err := relaunchKilled(ctx, e); err != nil {
+	if err := relaunchWorker(ctx, e, compose.SvcUploadsB, uploadProtections); err != nil {
 		return err
 	}
 	acked := e.Ledger.Acked(fileOp)

@@ -142,3 +142,26 @@ func putUpload(ctx context.Context, e *Env, url string, body []byte) error {
 	}
 	return nil
 }
+
+// relaunchWorker starts a killed worker-binary service again with the
+// run's protections (of those listed), as its orchestrator would.
+func relaunchWorker(ctx context.Context, e *Env, svc string, listed []string) error {
+	c := e.Stack.Controller()
+	if err := c.Launch(ctx, svc); err != nil {
+		return fmt.Errorf("relaunching %s: %w", svc, err)
+	}
+	if err := c.AwaitHealthy(ctx, svc); err != nil {
+		return fmt.Errorf("relaunching %s: %w", svc, err)
+	}
+	known, err := e.Worker(svc).Protections(ctx)
+	if err != nil {
+		return err
+	}
+	on := map[string]bool{}
+	for _, p := range listed {
+		if _, ok := known[p]; ok {
+			on[p] = e.On(p)
+		}
+	}
+	return e.Worker(svc).SetProtections(ctx, on)
+}

@@ -9,28 +9,32 @@ import (
 	"github.com/whatif-lab/whatif/services/worker/knob"
 )
 
-// alert is the seed's page on queue depth: it fires while a group's
-// oldest unfinished record is older than alert_age, or while the
-// dead-letter topic holds records not replayed. Evaluated every
-// scale_every while depth_alert is on; raised counts its rising edges
-// since the last reset, for whoever is on call.
+// alert is a pipeline's page (pipeline.alarm), evaluated every
+// scale_every while its protection is on; raised counts its rising edges
+// since the last reset, and raisedAt is the latest one's time, for whoever
+// is on call. The files pipeline's (depth_alert) fires while a group's oldest
+// unfinished record is older than alert_age, or while the dead-letter
+// topic holds records not replayed.
 type alert struct {
-	mu     sync.Mutex
-	firing bool
-	raised int64
-	why    string
+	mu       sync.Mutex
+	firing   bool
+	raised   int64
+	raisedAt time.Time
+	why      string
 }
 
 type alertStats struct {
-	Firing bool   `json:"firing"`
-	Raised int64  `json:"raised"`
-	Why    string `json:"why,omitempty"`
+	Firing       bool    `json:"firing"`
+	Raised       int64   `json:"raised"`
+	RaisedAtUnix float64 `json:"raised_at_unix"` // the latest page since the reset; 0: none
+	Why          string  `json:"why,omitempty"`
 }
 
 func (a *alert) set(firing bool, why string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if firing && !a.firing {
+		a.raisedAt = time.Now()
 		a.raised++
 	}
 	a.firing, a.why = firing, why
@@ -39,10 +43,18 @@ func (a *alert) set(firing bool, why string) {
 func (a *alert) stats() alertStats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return alertStats{Firing: a.firing, Raised: a.raised, Why: a.why}
+	s := alertStats{Firing: a.firing, Raised: a.raised, Why: a.why}
+	if !a.raisedAt.IsZero() {
+		s.RaisedAtUnix = float64(a.raisedAt.UnixNano()) / 1e9
+	}
+	return s
 }
 
-func (a *alert) reset() { a.mu.Lock(); a.firing, a.raised, a.why = false, 0, ""; a.mu.Unlock() }
+func (a *alert) reset() {
+	a.mu.Lock()
+	a.firing, a.raised, a.raisedAt, a.why = false, 0, time.Time{}, ""
+	a.mu.Unlock()
+}
 
 func (w *worker) watchAlert(ctx context.Context) {
 	for {
@@ -51,17 +63,19 @@ func (w *worker) watchAlert(ctx context.Context) {
 			return
 		case <-time.After(w.settings.get(knob.ScaleEvery)):
 		}
-		if !w.prot.On(protDepthAlert) {
+		a := w.pipe.alarm
+		if a.cause == nil || !w.prot.On(a.protection) {
 			w.alert.set(false, "")
 			continue
 		}
-		why := w.alertCause(ctx)
+		why := a.cause(w, ctx)
 		w.alert.set(why != "", why)
 	}
 }
 
-// alertCause is why the alert fires now ("": it does not).
-func (w *worker) alertCause(ctx context.Context) string {
+// depthAlarm is the files pipeline's page: why it fires now ("": it does
+// not).
+func depthAlarm(w *worker, ctx context.Context) string {
 	age := w.settings.get(knob.AlertAge).Seconds()
 	for _, n := range w.groupNames() {
 		w.mu.Lock()

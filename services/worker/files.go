@@ -41,6 +41,7 @@ var filesPipeline = pipeline{
 	routes:      fileRoutes,
 	deadLetter:  "files.dlq",
 	commitEvery: 5 * time.Second,
+	alarm:       alarm{protection: protDepthAlert, cause: depthAlarm},
 }
 
 // Step names, in order; the last one makes a file visible.

@@ -18,7 +18,7 @@ func fileRoutes(w *worker, mux *http.ServeMux) {
 }
 
 func (w *worker) putFile(rw http.ResponseWriter, r *http.Request) {
-	id, ctx, cancel, ok := uploadRequest(rw, r, "file")
+	id, ctx, cancel, ok := idRequest(rw, r, "file")
 	if !ok {
 		return
 	}

@@ -27,6 +27,7 @@ type flags struct {
 	encoders    int
 	protections string
 	adminToken  string
+	standby     bool
 	startup     time.Duration
 	knobs       knobs.Values
 }
@@ -51,6 +52,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.IntVar(&f.encoders, "encoders", 2, "encoders a gated pipeline (encode) starts with, and after each reset; autoscale adds more")
 	fs.StringVar(&f.protections, "protections", "all", `initial protections: "all", "none" or a comma list of the pipeline's (`+pipelineProtections()+`)`)
 	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token that allows admin endpoints from non-loopback peers")
+	fs.BoolVar(&f.standby, "standby", false, "the cdc pipeline: this connector streams only with standby_connector on, taking the slot over when the other's session ends")
 	fs.DurationVar(&f.startup, "startup-timeout", 30*time.Second, "keep retrying the broker and Postgres at startup this long")
 	knobValues := knob.All.Flags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -99,6 +101,9 @@ func (f flags) validate() error {
 		if _, err := newProtections(p.protections).Parse(f.protections); err != nil {
 			add(fmt.Errorf("--protections: %w", err))
 		}
+	}
+	if f.standby && f.pipeline != pipelineCDC {
+		add(fmt.Errorf("--standby: only the %s pipeline has a standby", pipelineCDC))
 	}
 	add(config.DurationRange("--startup-timeout", f.startup, time.Second, time.Hour))
 	add(knob.All.CheckFlags(f.knobs))

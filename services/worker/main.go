@@ -1,7 +1,10 @@
 // Command whatif-worker is the system's worker pool: consumer groups over
 // one broker topic whose members change at runtime, doing one pipeline's
 // work: for scenario 3 notifications and an analytics write per event, for
-// scenario 13 an upload service and encoders making four renditions.
+// scenario 13 an upload service and encoders making four renditions, for
+// scenario 20 an upload service and three processing steps, for scenario 14
+// a payments application with its audit trail, and the CDC connector that
+// carries payments from a logical replication slot to the broker.
 // Its /admin endpoints switch protections and settings, resize groups,
 // reset between runs and report lag, members, queue depth and what each
 // group finished (for the runner's audit).

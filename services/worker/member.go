@@ -121,7 +121,7 @@ func (g *group) commit(ctx context.Context, cl *kgo.Client, m *member) {
 }
 
 func (g *group) consume(ctx context.Context, cl *kgo.Client, m *member) {
-	env := stepEnv{group: g.plan.name, db: g.w.db, settings: g.w.settings, prot: g.w.prot, gate: g.w.gate}
+	env := stepEnv{group: g.plan.name, db: g.w.db, settings: g.w.settings, prot: g.w.prot, gate: g.w.gate, pay: g.w.pay}
 	for ctx.Err() == nil {
 		fetches := cl.PollRecords(ctx, pollBatch)
 		fetches.EachError(func(_ string, _ int32, err error) {

@@ -36,6 +36,18 @@ type pipeline struct {
 	// consumers do by default (auto.commit.interval.ms), instead of after
 	// each poll: a crash then repeats what was finished since.
 	commitEvery time.Duration
+	// loop runs beside the groups, restarted with them (the CDC
+	// connector's stream); nil: none.
+	loop func(w *worker, ctx context.Context)
+	// alarm is the pipeline's page, evaluated while its protection is on
+	// (zero: none).
+	alarm alarm
+}
+
+// alarm is a page: cause says why it fires now ("": it does not).
+type alarm struct {
+	protection string
+	cause      func(w *worker, ctx context.Context) string
 }
 
 // groupPlan is one consumer group and its steps, run in order per record.
@@ -54,15 +66,21 @@ type stepEnv struct {
 	db       *pgxpool.Pool
 	settings *settings
 	prot     *protections.Set
-	gate     *gate // nil unless the pipeline is gated
+	gate     *gate     // nil unless the pipeline is gated
+	pay      *payments // nil unless the payments pipeline
 }
 
 // event is a record as the pipelines read it: its key is the event's
 // decimal id (the load generator's), its timestamp when it was produced.
+// Records of the CDC topic also carry headers: what the event is
+// (kind), who published it (source) and when it happened (at).
 type event struct {
 	id        int64
 	partition int32
 	produced  time.Time
+	kind      string
+	source    string
+	at        time.Time // zero without an "at" header
 }
 
 func decodeEvent(r *kgo.Record) (event, error) {
@@ -70,8 +88,30 @@ func decodeEvent(r *kgo.Record) (event, error) {
 	if err != nil || id < 0 {
 		return event{}, fmt.Errorf("record key %q is not an event id", r.Key)
 	}
-	return event{id: id, partition: r.Partition, produced: r.Timestamp}, nil
+	ev := event{id: id, partition: r.Partition, produced: r.Timestamp}
+	for _, h := range r.Headers {
+		switch h.Key {
+		case headerKind:
+			ev.kind = string(h.Value)
+		case headerSource:
+			ev.source = string(h.Value)
+		case headerAt:
+			ns, err := strconv.ParseInt(string(h.Value), 10, 64)
+			if err != nil {
+				return event{}, fmt.Errorf("record %d: header %s %q is not unix nanoseconds", id, headerAt, h.Value)
+			}
+			ev.at = time.Unix(0, ns)
+		}
+	}
+	return ev, nil
 }
+
+// Header names of the CDC topic's records.
+const (
+	headerKind   = "kind"
+	headerSource = "source"
+	headerAt     = "at"
+)
 
 const pipelineEvents = "events"
 
@@ -79,10 +119,16 @@ const pipelineEncode = "encode"
 
 const pipelineFiles = "files"
 
+const pipelinePayments = "payments"
+
+const pipelineCDC = "cdc"
+
 var pipelines = map[string]pipeline{
-	pipelineEvents: eventsPipeline,
-	pipelineEncode: encodePipeline,
-	pipelineFiles:  filesPipeline,
+	pipelineEvents:   eventsPipeline,
+	pipelineEncode:   encodePipeline,
+	pipelineFiles:    filesPipeline,
+	pipelinePayments: paymentsPipeline,
+	pipelineCDC:      cdcPipeline,
 }
 
 func pipelineNames() []string {

@@ -34,6 +34,8 @@ type statsJSON struct {
 	LagErrors  int64                 `json:"lag_errors"`
 	Groups     map[string]groupStats `json:"groups"`
 	Encoders   *gateStats            `json:"encoders,omitempty"` // a gated pipeline's encoders: size, busy, waiting
+	Connector  *connectorStats       `json:"connector,omitempty"`
+	Payments   *paymentStats         `json:"payments,omitempty"`
 	Alert      alertStats            `json:"alert"`
 	Protection map[string]bool       `json:"protections"`
 	BootUnix   float64               `json:"boot_unix"`
@@ -47,6 +49,14 @@ func (w *worker) stats() statsJSON {
 		Pipeline: w.cfg.pipeline, Topic: w.cfg.topic, Depth: w.depth, LagErrors: w.lagErrs,
 		Groups: map[string]groupStats{}, Protection: w.prot.Snapshot(),
 		BootUnix: float64(boot.UnixNano()) / 1e9, Alert: w.alert.stats(),
+	}
+	if w.conn != nil {
+		c := w.conn.stats()
+		out.Connector = &c
+	}
+	if w.pay != nil {
+		p := w.pay.stats()
+		out.Payments = &p
 	}
 	live := map[string]*group{}
 	for n, g := range w.groups {

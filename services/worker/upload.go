@@ -15,9 +15,9 @@ import (
 // uploadTimeout bounds storing and queueing one upload.
 const uploadTimeout = 5 * time.Second
 
-// uploadRequest reads the path's id, answering 400 when it is not one,
+// idRequest reads the path's id, answering 400 when it is not one,
 // and bounds the request's work by uploadTimeout.
-func uploadRequest(rw http.ResponseWriter, r *http.Request, what string) (int64, context.Context, context.CancelFunc, bool) {
+func idRequest(rw http.ResponseWriter, r *http.Request, what string) (int64, context.Context, context.CancelFunc, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 0 {
 		httpx.Error(rw, http.StatusBadRequest, fmt.Sprintf("%s id %q: want a non-negative integer", what, r.PathValue("id")))

@@ -22,7 +22,7 @@ func videoRoutes(w *worker, mux *http.ServeMux) {
 
 // putVideo stores an upload and queues it for encoding (storeAndQueue).
 func (w *worker) putVideo(rw http.ResponseWriter, r *http.Request) {
-	id, ctx, cancel, ok := uploadRequest(rw, r, "video")
+	id, ctx, cancel, ok := idRequest(rw, r, "video")
 	if !ok {
 		return
 	}
@@ -39,7 +39,7 @@ func (w *worker) putVideo(rw http.ResponseWriter, r *http.Request) {
 // videos), unless processing_state is on: then it shows "processing", or
 // "playable" once a rendition is out, with what is done and what is not.
 func (w *worker) getVideo(rw http.ResponseWriter, r *http.Request) {
-	id, ctx, cancel, ok := uploadRequest(rw, r, "video")
+	id, ctx, cancel, ok := idRequest(rw, r, "video")
 	if !ok {
 		return
 	}

@@ -29,6 +29,11 @@ type worker struct {
 	gate     *gate       // the encoders of a gated pipeline; nil otherwise
 	alert    alert
 	ctx      context.Context
+	conn     *connector // the cdc pipeline's stream state; nil otherwise
+	pay      *payments  // the payments pipeline's state; nil otherwise
+
+	loopStop context.CancelFunc // the pipeline's loop, while it runs
+	loopDone chan struct{}
 
 	mu       sync.Mutex // groups, counters, lag
 	groups   map[string]*group
@@ -93,6 +98,12 @@ func newWorker(ctx context.Context, cfg flags) (*worker, error) {
 	if w.pipe.gated {
 		w.gate = newGate(cfg.encoders)
 	}
+	switch cfg.pipeline {
+	case pipelineCDC:
+		w.conn = &connector{}
+	case pipelinePayments:
+		w.pay = newPayments()
+	}
 	if w.pipe.routes != nil {
 		// kgo produces with acks=all and idempotently unless told otherwise
 		if w.prod, err = kgo.NewClient(kgo.SeedBrokers(cfg.broker), kgo.DefaultProduceTopic(cfg.topic)); err != nil {
@@ -126,8 +137,10 @@ func (w *worker) prepare(ctx context.Context) error {
 func (w *worker) prepareOnce(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if _, err := w.db.Exec(cctx, w.pipe.schema); err != nil {
-		return fmt.Errorf("schema: %w", err)
+	if w.pipe.schema != "" {
+		if _, err := w.db.Exec(cctx, w.pipe.schema); err != nil {
+			return fmt.Errorf("schema: %w", err)
+		}
 	}
 	if err := w.createTopic(cctx, w.cfg.topic, w.cfg.partitions); err != nil {
 		return err
@@ -179,6 +192,14 @@ func (w *worker) rebuild(members int) error {
 		w.mu.Unlock()
 		errs = append(errs, g.resize(members))
 	}
+	if w.pipe.loop != nil {
+		ctx, cancel := context.WithCancel(w.ctx)
+		done := make(chan struct{})
+		w.mu.Lock()
+		w.loopStop, w.loopDone = cancel, done
+		w.mu.Unlock()
+		go func() { defer close(done); w.pipe.loop(w, ctx) }()
+	}
 	return errors.Join(errs...)
 }
 
@@ -209,13 +230,18 @@ func (w *worker) reset(ctx context.Context, members int) error {
 	if err := w.emptyTopic(ctx, w.cfg.topic); err != nil {
 		return err
 	}
-	if _, err := w.adm.DeleteGroups(ctx, allGroupNames(w.pipe)...); err != nil {
-		return fmt.Errorf("deleting groups: %w", err)
+	if names := allGroupNames(w.pipe); len(names) > 0 {
+		if _, err := w.adm.DeleteGroups(ctx, names...); err != nil {
+			return fmt.Errorf("deleting groups: %w", err)
+		}
 	}
 	if err := w.resetDeadLetters(ctx); err != nil {
 		return err
 	}
 	w.alert.reset()
+	if w.pay != nil {
+		w.pay.reset()
+	}
 	if _, err := w.db.Exec(ctx, w.pipe.reset); err != nil {
 		return fmt.Errorf("pipeline table: %w", err)
 	}
@@ -267,15 +293,21 @@ func allGroupNames(p pipeline) []string {
 }
 
 // stopGroups stops every running group (each member commits what it
-// finished and leaves) and forgets their lag.
+// finished and leaves) and the pipeline's loop, and forgets their lag.
 func (w *worker) stopGroups() {
 	w.mu.Lock()
 	old := w.groups
 	w.groups = map[string]*group{}
 	w.lag = map[string]groupLag{}
+	stop, done := w.loopStop, w.loopDone
+	w.loopStop, w.loopDone = nil, nil
 	w.mu.Unlock()
 	for _, g := range old {
 		g.stop()
+	}
+	if stop != nil {
+		stop()
+		<-done
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ type rig struct {
 	srv  *httptest.Server
 	prod *kgo.Client
 	pg   string
+	stop func() // ends the worker; safe to call again
 }
 
 func newRig(t *testing.T, protections string) *rig {
@@ -35,6 +37,18 @@ func newRig(t *testing.T, protections string) *rig {
 
 // newPipelineRig is a rig running the named pipeline over its own topic.
 func newPipelineRig(t *testing.T, pipeline, protections string) *rig {
+	t.Helper()
+	pg, broker := newBackends(t)
+	cfg := rigFlags(pg, broker, pipeline, protections)
+	if pipelines[pipeline].gated {
+		cfg.members = cfg.partitions // members only read; the encoders are the capacity
+	}
+	return serveWorker(t, cfg)
+}
+
+// newBackends starts a real Postgres and an in-process broker for one
+// test; both end with it.
+func newBackends(t *testing.T) (pgDSN, broker string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: skipped in -short mode")
@@ -52,36 +66,46 @@ func newPipelineRig(t *testing.T, pipeline, protections string) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(cluster.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	return pg.DSN, cluster.ListenAddrs()[0]
+}
+
+func rigFlags(pg, broker, pipeline, protections string) flags {
 	cfg := flags{
-		broker: cluster.ListenAddrs()[0], pg: pg.DSN, pipeline: pipeline, topic: pipelines[pipeline].topic,
+		broker: broker, pg: pg, pipeline: pipeline, topic: pipelines[pipeline].topic,
 		partitions: 6, members: 1, encoders: 2, protections: protections, startup: 10 * time.Second,
 		knobs: knob.All.Defaults(),
 	}
 	cfg.knobs[knob.RecordCost] = 2 * time.Millisecond
-	if pipelines[pipeline].gated {
-		cfg.members = cfg.partitions // members only read; the encoders are the capacity
-	}
+	return cfg
+}
+
+// serveWorker starts a worker as main does and serves its endpoints; it
+// stops when stop is called or the test ends.
+func serveWorker(t *testing.T, cfg flags) *rig {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
 	w, err := newWorker(ctx, cfg)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(w.close)
+	r := &rig{w: w, pg: cfg.pg}
+	var once sync.Once
+	r.stop = func() { once.Do(func() { cancel(); w.close() }) }
+	t.Cleanup(r.stop)
 	if err := w.rebuild(cfg.members); err != nil {
 		t.Fatal(err)
 	}
 	go w.watchLag(ctx)
 	go w.autoscale(ctx)
 	go w.watchAlert(ctx)
-	srv := httptest.NewServer(w.routes(""))
-	t.Cleanup(srv.Close)
-	prod, err := kgo.NewClient(kgo.SeedBrokers(cfg.broker), kgo.DefaultProduceTopic(cfg.topic), kgo.RequiredAcks(kgo.AllISRAcks()))
-	if err != nil {
+	r.srv = httptest.NewServer(w.routes(""))
+	t.Cleanup(r.srv.Close)
+	if r.prod, err = kgo.NewClient(kgo.SeedBrokers(cfg.broker), kgo.DefaultProduceTopic(cfg.topic), kgo.RequiredAcks(kgo.AllISRAcks())); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(prod.Close)
-	return &rig{w: w, srv: srv, prod: prod, pg: pg.DSN}
+	t.Cleanup(r.prod.Close)
+	return r
 }
 
 // produce sends events ids lo..hi and waits for the broker's acks.

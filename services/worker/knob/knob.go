@@ -17,6 +17,8 @@ const (
 	EncodeUnit = "encode_unit"
 	StepCost   = "step_cost"
 	AlertAge   = "alert_age"
+	CDCAlert   = "cdc_alert_lag"
+	Fallback   = "fallback_after"
 )
 
 // All is every knob.
@@ -38,4 +40,10 @@ var All = knobs.Table{
 	{Name: AlertAge, Flag: "alert-age", Def: 10 * time.Second, Lo: 10 * time.Millisecond, Hi: time.Hour,
 		Help: "with depth_alert on, the alert fires while a group's oldest unfinished record is older than this, " +
 			"or while the dead-letter topic holds records not replayed"},
+	{Name: CDCAlert, Flag: "cdc-alert-lag", Def: 10 * time.Second, Lo: 10 * time.Millisecond, Hi: time.Hour,
+		Help: "the payments pipeline, with cdc_lag_alert on: the alert fires while the newest heartbeat row seen " +
+			"on the CDC topic was written longer ago than this (the seed's 10 s)"},
+	{Name: Fallback, Flag: "fallback-after", Def: 2 * time.Second, Lo: 10 * time.Millisecond, Hi: time.Hour,
+		Help: "the payments pipeline, with fallback_publish on: a critical payment the CDC topic has not shown " +
+			"this long after it was written is published by the application itself"},
 }
