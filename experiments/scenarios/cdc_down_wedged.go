@@ -57,7 +57,10 @@ var brokerLinkOf = map[string]string{compose.SvcCDC: compose.LinkCDCBroker, comp
 
 // wedgeConnector blackholes the streaming connector's broker link. While
 // it lasts an on-call watches the page; paged, they restart the wedged
-// connector (SIGKILL, then start it again), which frees the slot.
+// connector (SIGKILL, then start it again), which frees the slot. A
+// connector started while its link is still cut cannot reach the broker
+// and comes up only once the fault ends: the recovery lifts the blackhole
+// first, then waits for the on-call's restart to finish.
 func wedgeConnector(e *Env) chaos.Fault {
 	var (
 		hole    *chaos.BlackholeFault
@@ -92,25 +95,32 @@ func wedgeConnector(e *Env) chaos.Fault {
 				return nil
 			}
 			stop()
+			err := hole.Recover(ctx)
 			watched.Wait()
-			return errors.Join(onCall, hole.Recover(ctx))
+			return errors.Join(onCall, err)
 		})
 }
 
-// restartWhenPaged is the on-call: once the application's alert fires it
-// restarts svc and notes when.
-func restartWhenPaged(ctx context.Context, e *Env, svc string, stalled time.Time) error {
+// restartBound bounds the on-call's restart of a connector, which waits
+// for the fault's end when the connector's link is still cut.
+const restartBound = 3 * time.Minute
+
+// restartWhenPaged is the on-call: once the application's alert fires
+// while watch lasts, it restarts svc and notes when.
+func restartWhenPaged(watch context.Context, e *Env, svc string, stalled time.Time) error {
 	app := e.Worker(compose.SvcPayments)
 	for {
-		nums, _, err := app.Stats(ctx)
+		nums, _, err := app.Stats(watch)
 		if err == nil && nums["alert.firing"] == 1 {
 			break
 		}
-		if !clock.Sleep(ctx, 100*time.Millisecond) {
+		if !clock.Sleep(watch, 100*time.Millisecond) {
 			return nil // the fault ended unpaged
 		}
 	}
 	e.Run.Notes = append(e.Run.Notes, fmt.Sprintf("paged %.1fs after the stall: %s restarted", time.Since(stalled).Seconds(), svc))
+	ctx, cancel := context.WithTimeout(context.Background(), restartBound)
+	defer cancel()
 	if err := e.Stack.Controller().Kill(ctx, svc); err != nil {
 		return fmt.Errorf("restarting %s: %w", svc, err)
 	}
@@ -136,9 +146,10 @@ func auditWedged(ctx context.Context, e *Env, r *Run) error {
 		return fmt.Errorf("fallback_after %q: %w", set["fallback_after"], err)
 	}
 	base, _ := r.Fact("delay_p99_baseline")
-	fault, _ := r.Fact("delay_p99_fault")
-	r.SetFact("delay_p99_ratio", fault/max(base, 0.001))
-	r.SetFact("delay_over_alert_lag", fault/alertLag.Seconds())
+	if fault, err := r.Fact("delay_p99_fault"); err == nil {
+		r.SetFact("delay_p99_ratio", fault/max(base, 0.001))
+		r.SetFact("delay_over_alert_lag", fault/alertLag.Seconds())
+	}
 	if crit, err := r.Fact("critical_delay_p99_fault"); err == nil {
 		r.SetFact("critical_delay_over_fallback", crit/fallback.Seconds())
 	}

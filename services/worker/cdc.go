@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -94,7 +95,7 @@ func (c *connector) ended(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.streaming = false
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil {
 		c.failures++
 		c.lastErr = err.Error()
 	}
@@ -114,6 +115,9 @@ func (w *worker) streamChanges(ctx context.Context) {
 	for ctx.Err() == nil {
 		if !w.cfg.standby || w.prot.On(protStandby) {
 			err := w.streamOnce(ctx)
+			if ctx.Err() != nil {
+				err = nil // stopped, not failed
+			}
 			w.conn.ended(err)
 		}
 		select {
@@ -149,7 +153,8 @@ func (w *worker) streamOnce(ctx context.Context) error {
 	// records wait in the client while the broker is unreachable: a
 	// wedged connector keeps reading (and, without durable_slot, keeps
 	// telling Postgres it flushed) instead of blocking
-	prod, err := kgo.NewClient(kgo.SeedBrokers(w.cfg.broker), kgo.DefaultProduceTopic(w.cfg.topic), kgo.MaxBufferedRecords(1<<20))
+	prod, err := kgo.NewClient(kgo.SeedBrokers(w.cfg.broker), kgo.DefaultProduceTopic(w.cfg.topic), kgo.MaxBufferedRecords(1<<20),
+		kgo.Dialer(w.dialBroker))
 	if err != nil {
 		return err
 	}
@@ -233,6 +238,15 @@ func (w *worker) streamOnce(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// dialBroker dials --broker for every connection, whatever address the
+// metadata names: the stack's broker is one node that advertises one proxy
+// for all its clients, and the connector's own link must carry all its
+// traffic for a fault on that link to be its alone.
+func (w *worker) dialBroker(ctx context.Context, network, _ string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, network, w.cfg.broker)
 }
 
 // openSlot returns the slot this session streams from: the permanent one,
