@@ -3,7 +3,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,14 +30,9 @@ const auditSettle = 3 * time.Second
 // has stopped growing, then reads from the database when each payment was
 // written, when it was first audited and how many audit rows it has.
 func auditPayments(ctx context.Context, e *Env, r *Run) error {
-	acked := e.Ledger.Acked(paymentOp)
-	ids := make([]int64, 0, len(acked))
-	for _, res := range acked {
-		id, err := strconv.ParseInt(res.Key, 10, 64)
-		if err != nil {
-			return fmt.Errorf("payment key %q: %w", res.Key, err)
-		}
-		ids = append(ids, id)
+	ids, err := ackedIDs(e, paymentOp, "payment")
+	if err != nil {
+		return err
 	}
 	conn, err := operator.Postgres(ctx, e.Topology, "main")
 	if err != nil {
@@ -123,6 +117,8 @@ func missingAudits(pays map[int64]auditedPayment, ids []int64) int {
 	return n
 }
 
+// readAudited reads the given payments, their first audit row and how
+// many they have.
 func readAudited(ctx context.Context, conn *pgx.Conn, ids []int64) (map[int64]auditedPayment, error) {
 	rows, err := conn.Query(ctx, `SELECT p.id, extract(epoch FROM p.created_at)::float8, p.critical,
 			coalesce(extract(epoch FROM min(a.audited_at))::float8, 0), count(a.payment_id)

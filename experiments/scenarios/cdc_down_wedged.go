@@ -39,16 +39,14 @@ var cdcDownWedged = Experiment{
 	Watch:          cdcDown.Watch,
 	Gauges:         append([]string{"payments.alert.firing"}, cdcDown.Gauges...),
 	Cascade: []Check{
-		AtMost("payment errors during the fault (the application sees nothing wrong)", ErrorRate(Faulted, paymentOp), 0.01, Percent),
+		paymentsSilent,
 		AtLeast("CDC delay p99 of payments written during the fault / before it", Fact("delay_p99_ratio"), 10, Ratio),
 	},
 	Holds: []Check{
 		AtMost("time from the stall to the page / cdc_alert_lag", Fact("page_over_alert_lag"), 1.5, Ratio),
 		AtMost("CDC delay p99 of payments written during the fault / cdc_alert_lag", Fact("delay_over_alert_lag"), 2, Ratio),
 		AtMost("critical payments' delay to the audit trail, p99 during the fault / fallback_after", Fact("critical_delay_over_fallback"), 1.5, Ratio),
-		AtMost("acknowledged payments missing from the audit trail", Fact("payments_missing"), 0, Count),
-		AtMost("payments written to the audit trail more than once", Fact("payments_duplicated"), 0, Count),
-		AtMost("CDC delay (payment written to audit row), p99 before the fault", Fact("delay_p99_baseline"), 1, Seconds),
+		noPaymentMissing, noPaymentTwice, calmCDCDelay,
 	},
 }
 

@@ -3,7 +3,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,14 +30,9 @@ func auditFiles(ctx context.Context, e *Env, r *Run) error {
 	if err := relaunchWorker(ctx, e, compose.SvcUploadsB, uploadProtections); err != nil {
 		return err
 	}
-	acked := e.Ledger.Acked(fileOp)
-	ids := make([]int64, 0, len(acked))
-	for _, res := range acked {
-		id, err := strconv.ParseInt(res.Key, 10, 64)
-		if err != nil {
-			return fmt.Errorf("upload key %q: %w", res.Key, err)
-		}
-		ids = append(ids, id)
+	ids, err := ackedIDs(e, fileOp, "upload")
+	if err != nil {
+		return err
 	}
 	conn, err := operator.Postgres(ctx, e.Topology, "main")
 	if err != nil {

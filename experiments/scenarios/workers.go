@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	. "github.com/whatif-lab/whatif/experiments"
@@ -164,4 +165,19 @@ func relaunchWorker(ctx context.Context, e *Env, svc string, listed []string) er
 		}
 	}
 	return e.Worker(svc).SetProtections(ctx, on)
+}
+
+// ackedIDs is the ids of the op's requests the system acknowledged: their
+// keys, which are decimal ids (what names them in errors).
+func ackedIDs(e *Env, op, what string) ([]int64, error) {
+	acked := e.Ledger.Acked(op)
+	ids := make([]int64, 0, len(acked))
+	for _, res := range acked {
+		id, err := strconv.ParseInt(res.Key, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s key %q: %w", what, res.Key, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
