@@ -122,7 +122,21 @@ func restartWhenPaged(watch context.Context, e *Env, svc string, stalled time.Ti
 	if err := e.Stack.Controller().Kill(ctx, svc); err != nil {
 		return fmt.Errorf("restarting %s: %w", svc, err)
 	}
-	return relaunchWorker(ctx, e, svc, cdcProtections)
+	// started while its link is cut, the connector cannot reach the broker
+	// and exits after its startup timeout; its orchestrator starts it
+	// again, until it comes up
+	for starts := 1; ; starts++ {
+		err := relaunchWorker(ctx, e, svc, cdcProtections)
+		if err == nil || ctx.Err() != nil {
+			if starts > 1 {
+				e.Run.Notes = append(e.Run.Notes, fmt.Sprintf("%s came up on start %d", svc, starts))
+			}
+			return err
+		}
+		if !clock.Sleep(ctx, time.Second) {
+			return fmt.Errorf("restarting %s: %w (last start: %v)", svc, ctx.Err(), err)
+		}
+	}
 }
 
 // auditWedged is auditPayments, with the delays also over the settings
