@@ -106,6 +106,28 @@ func (p *payments) due(now time.Time) []int64 {
 	return out
 }
 
+// beatWritten counts one heartbeat write.
+func (p *payments) beatWritten(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.beatErrs++
+		return
+	}
+	p.beats++
+}
+
+// published counts one fallback publish.
+func (p *payments) published(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.fallbackErrs++
+		return
+	}
+	p.fallbacks++
+}
+
 func (p *payments) beatSeen(at time.Time) {
 	p.mu.Lock()
 	if at.After(p.lastBeat) {

@@ -81,13 +81,7 @@ func (w *worker) heartbeat(ctx context.Context, now time.Time) {
 	defer cancel()
 	_, err := w.db.Exec(cctx, `INSERT INTO cdc_heartbeat (id, beat, at_unix_ns) VALUES (1, $1, $2)
 		ON CONFLICT (id) DO UPDATE SET beat = EXCLUDED.beat, at_unix_ns = EXCLUDED.at_unix_ns`, now.UnixMicro(), now.UnixNano())
-	w.pay.mu.Lock()
-	defer w.pay.mu.Unlock()
-	if err != nil {
-		w.pay.beatErrs++
-		return
-	}
-	w.pay.beats++
+	w.pay.beatWritten(err)
 }
 
 // publishDue publishes each critical payment past its deadline as a
@@ -101,16 +95,10 @@ func (w *worker) publishDue(ctx context.Context, now time.Time) {
 			{Key: headerAt, Value: []byte(strconv.FormatInt(now.UnixNano(), 10))},
 		}}
 		w.prod.Produce(ctx, rec, func(_ *kgo.Record, err error) {
-			w.pay.mu.Lock()
-			defer w.pay.mu.Unlock()
-			if err != nil {
-				w.pay.fallbackErrs++
-				if ctx.Err() == nil {
-					w.pay.pending[id] = time.Now()
-				}
-				return
+			w.pay.published(err)
+			if err != nil && ctx.Err() == nil {
+				w.pay.await(id, time.Now())
 			}
-			w.pay.fallbacks++
 		})
 	}
 }
