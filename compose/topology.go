@@ -38,6 +38,7 @@ var specs = []Spec{
 	uploads,
 	uploadsB,
 	payments, cdc, cdcB,
+	bookerA, bookerB,
 }
 
 // PGMaxConnections is Postgres' max_connections on both backends: a small

@@ -21,10 +21,19 @@ type console struct {
 	watch []string
 	gauge []string
 
-	mu         sync.Mutex
-	ph         Phase
-	prev, last *Sample
-	ended      endedCount // results that ended since the last line
+	mu    sync.Mutex
+	ph    Phase
+	last  *Sample
+	seen  map[string]seenAt  // each watched counter's newest value and when
+	rates map[string]float64 // each watched counter's rate between its two newest values
+	ended endedCount         // results that ended since the last line
+}
+
+// seenAt is a counter's value in the newest sample that had it: a service
+// that did not answer (paused, killed) leaves its keys out of a sample.
+type seenAt struct {
+	v  float64
+	at time.Duration
 }
 
 // endedCount is what ended between two console lines, by wall clock.
@@ -48,8 +57,22 @@ func (c *console) phase(p Phase) {
 
 func (c *console) sample(s Sample) {
 	c.mu.Lock()
-	c.prev, c.last = c.last, &s
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	c.last = &s
+	if c.seen == nil {
+		c.seen, c.rates = map[string]seenAt{}, map[string]float64{}
+	}
+	for _, k := range c.watch {
+		v, ok := s.Values[k]
+		if !ok {
+			delete(c.rates, k) // no answer this second: no rate to show
+			continue
+		}
+		if p, had := c.seen[k]; had && s.At > p.at {
+			c.rates[k] = (v - p.v) / (s.At - p.at).Seconds()
+		}
+		c.seen[k] = seenAt{v, s.At}
+	}
 }
 
 // result counts a finished request toward the next line.
@@ -91,22 +114,46 @@ func (c *console) second(s loadgen.Second) {
 		c.name, s.Second, c.ph, t.Rate, t.Achieved, 100*t.ErrorRate, t.Degraded, t.Dropped, max(0, t.Sent-t.Completed-t.Canceled),
 		t.P99.Seconds()*1000, c.ended.ok, c.ended.err, c.ended.top())
 	c.ended = endedCount{}
-	if c.prev != nil && c.last != nil && c.last.At > c.prev.At {
-		dt := (c.last.At - c.prev.At).Seconds()
-		for _, k := range c.watch {
-			fmt.Fprintf(&b, " | %s %.0f/s", k, (c.last.Values[k]-c.prev.Values[k])/dt)
-		}
-	}
 	if c.last != nil {
+		for _, k := range c.watch {
+			switch r, ok := c.rates[k]; {
+			case ok:
+				fmt.Fprintf(&b, " | %s %.0f/s", k, r)
+			case c.silent(k):
+				fmt.Fprintf(&b, " | %s ?", k)
+			}
+		}
 		for _, k := range c.gauge {
 			if v, ok := c.last.Text[k]; ok {
 				fmt.Fprintf(&b, " | %s %s", k, v)
+			} else if c.silent(k) {
+				fmt.Fprintf(&b, " | %s ?", k)
 			} else {
 				fmt.Fprintf(&b, " | %s %.0f", k, c.last.Values[k])
 			}
 		}
 	}
 	fmt.Fprintln(c.w, b.String())
+}
+
+// silent says whether the service of key k ("<service>.<stat>") left
+// every key out of the newest sample: it did not answer (paused, killed),
+// so its figures are unknown, not zero. An API key has no service prefix
+// the sample lacks.
+func (c *console) silent(k string) bool {
+	svc, _, ok := strings.Cut(k, ".")
+	if !ok {
+		return false
+	}
+	if _, ok := c.last.Values[k]; ok {
+		return false
+	}
+	for have := range c.last.Values {
+		if strings.HasPrefix(have, svc+".") {
+			return false
+		}
+	}
+	return true
 }
 
 // top names the commonest error class of what ended, e.g. " (timeout 58)".

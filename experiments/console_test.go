@@ -76,3 +76,36 @@ func TestConsoleShowsAPileUpWhileItHappens(t *testing.T) {
 		t.Errorf("no line shows the timeouts as they fire (most %d, want >= 20):\n%s", timedOut, lines)
 	}
 }
+
+// A service that did not answer a sample (SIGSTOPped) shows "?" for that
+// second, and its counter's rate afterwards spans the gap: never the
+// negative or inflated rate a missing key read as 0 would give.
+func TestConsoleSkipsASilentService(t *testing.T) {
+	var out syncBuffer
+	x := Experiment{Watch: []string{"w.booked"}, Gauges: []string{"w.in_flight"}}
+	c := newConsole(&out, &Run{Variant: Protected, Level: Normal}, x)
+	sec := loadgen.Second{Second: 1, All: loadgen.Summary{From: 0, To: time.Second}}
+	for i, vals := range []map[string]float64{
+		{"w.booked": 100, "w.in_flight": 3},
+		{"w.booked": 110, "w.in_flight": 4},
+		{"in_flight": 0}, // the API answered, w did not
+		{"w.booked": 130, "w.in_flight": 2},
+	} {
+		c.sample(Sample{At: time.Duration(i) * time.Second, Values: vals})
+		c.second(sec)
+	}
+	lines := regexp.MustCompile(`\| w\.booked (\S+) \| w\.in_flight (\S+)`).FindAllStringSubmatch(out.String(), -1)
+	var got [][2]string
+	for _, l := range lines {
+		got = append(got, [2]string{l[1], l[2]})
+	}
+	want := [][2]string{{"10/s", "4"}, {"?", "?"}, {"10/s", "2"}}
+	if len(got) != len(want) {
+		t.Fatalf("lines %v, want %v:\n%s", got, want, out.String())
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d: %v, want %v:\n%s", i, got[i], want[i], out.String())
+		}
+	}
+}

@@ -274,3 +274,31 @@ func TestClientRunStopDuringBackoffIsCancelled(t *testing.T) {
 		t.Errorf("own deadline: class=%q code=%d, want the 503 kept", r.ErrClass, r.Code)
 	}
 }
+
+// A status the op expects (a seat found taken: 409) is an answer: OK, no
+// error class; an unexpected 409 and a 503 stay errors.
+func TestHTTPOpExpectedStatus(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
+		w.WriteHeader(code)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		code     int
+		expected []int
+		ok       bool
+		class    string
+	}{
+		{409, []int{409}, true, ""},
+		{409, nil, false, ClassHTTP4xx},
+		{503, []int{409}, false, ClassHTTP5xx},
+		{200, []int{409}, true, ""},
+	} {
+		op := &HTTPOp{OpName: "x", Client: srv.Client(), Expected: tc.expected,
+			URL: func(uint64) (string, string) { return srv.URL + "/?code=" + strconv.Itoa(tc.code), "" }}
+		res := op.Do(context.Background(), 1)
+		if res.OK() != tc.ok || res.ErrClass != tc.class {
+			t.Errorf("%d with expected %v: ok %v class %q, want %v %q", tc.code, tc.expected, res.OK(), res.ErrClass, tc.ok, tc.class)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -21,6 +22,10 @@ type HTTPOp struct {
 	Body     func(seq uint64, key string) []byte
 	Header   func(seq uint64, key string) http.Header
 	KeepBody bool // keep up to MaxKeptBody bytes of the final response body
+	// Expected are non-2xx statuses that answer the request as the op
+	// means it (a seat checkout that finds the seat taken: 409): they count
+	// as answered, not as errors, and are never retried.
+	Expected []int
 	// Client is shared by all requests; build it with NewHTTPClient so that
 	// its connections are bounded like the worker pool.
 	Client *http.Client
@@ -86,6 +91,10 @@ func (o *HTTPOp) Do(ctx context.Context, seq uint64) Result {
 	// drained body lets the connection be reused.
 	if _, err = io.Copy(io.Discard, resp.Body); err != nil {
 		return res.failed(err)
+	}
+	if slices.Contains(o.Expected, res.Code) {
+		res.Expected = true
+		return res
 	}
 	res.ErrClass = Classify(nil, res.Code)
 	return res

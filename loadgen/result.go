@@ -35,11 +35,15 @@ type Result struct {
 	Attempts   int           `json:"attempts"`
 	RetryAfter time.Duration `json:"retry_after,omitempty"` // parsed Retry-After of the final attempt
 	Body       []byte        `json:"body,omitempty"`
+	Expected   bool          `json:"expected,omitempty"` // a non-2xx status the op declared an answer (HTTPOp.Expected)
 }
 
-// OK reports a 2xx answer without a transport error; for an op without
-// status codes (Code 0, e.g. ProduceOp), no error.
-func (r Result) OK() bool { return r.Err == "" && (r.Code == 0 || r.Code >= 200 && r.Code < 300) }
+// OK reports a 2xx answer (or one the op expects, HTTPOp.Expected)
+// without a transport error; for an op without status codes (Code 0, e.g.
+// ProduceOp), no error.
+func (r Result) OK() bool {
+	return r.Err == "" && (r.Code == 0 || r.Code >= 200 && r.Code < 300 || r.Expected)
+}
 
 // retryable reports whether another attempt could help: transient transport
 // failures, 5xx and 429. Never 2xx or other 4xx, never a caller cancel.

@@ -34,7 +34,7 @@ func TestRejectsBadInput(t *testing.T) {
 		{[]string{"run", "redis-crash", "--runs", "protected/peak", "--load", "peak"}, "drop --load and --variant"},
 		{[]string{"run", "redis-crash", "--variant", "unprotected", "--break", "l1_cache"}, "--break switches protections off in protected runs, and no protected run is asked for"},
 		{[]string{"run", "retry-storm", "--set", "query_cost"}, `--set: "query_cost": want name=duration`},
-		{[]string{"run", "retry-storm", "--set", ""}, "--set: want name=duration,...; valid names: alert_age, breaker_cooldown"},
+		{[]string{"run", "retry-storm", "--set", ""}, "--set: want name=duration,...; valid names: acquire_wait, alert_age, breaker_cooldown"},
 		{[]string{"run", "retry-storm", "--set", "cost=40ms"}, `--set: unknown setting "cost"`},
 		{[]string{"run", "retry-storm", "--set", "query_cost=fast"}, `--set: query_cost "fast": want a duration`},
 		{[]string{"run", "retry-storm", "--set", "query_cost=40ms,query_cost=50ms"}, "--set: query_cost given twice"},

@@ -32,6 +32,7 @@ var registry = []Experiment{
 	uploadBacklog,
 	cdcDown,
 	cdcDownWedged,
+	lockExpiry,
 }
 
 // All returns the registered experiments in registry order.

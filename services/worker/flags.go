@@ -19,6 +19,8 @@ import (
 type flags struct {
 	listen      string
 	broker      string
+	redis       string
+	name        string
 	pg          string
 	pipeline    string
 	topic       string
@@ -36,20 +38,25 @@ type flags struct {
 // idle, and a group of hundreds of clients is not what a 2-core box runs.
 const maxPartitions = 64
 
-var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,200}$`)
+var (
+	topicName   = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,200}$`)
+	processName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+)
 
 func parseFlags(args []string, out io.Writer) (flags, error) {
 	var f flags
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&f.listen, "listen", "", "admin HTTP listen address HOST:PORT (required)")
-	fs.StringVar(&f.broker, "broker", "", "Kafka broker HOST:PORT (required)")
+	fs.StringVar(&f.broker, "broker", "", "Kafka broker HOST:PORT (required by a pipeline with a topic)")
+	fs.StringVar(&f.redis, "redis", "", "Redis HOST:PORT (required by the booking pipeline: its seat locks)")
 	fs.StringVar(&f.pg, "pg", "", "Postgres DSN the pipeline writes to (required)")
 	fs.StringVar(&f.pipeline, "pipeline", pipelineEvents, "the work this pool does: "+strings.Join(pipelineNames(), ", "))
 	fs.StringVar(&f.topic, "topic", "", "topic consumed (default: the pipeline's own)")
 	fs.IntVar(&f.partitions, "partitions", 6, "partitions of the topic when the worker creates it; members beyond them idle")
 	fs.IntVar(&f.members, "members", 1, "members each consumer group starts with")
 	fs.IntVar(&f.encoders, "encoders", 2, "encoders a gated pipeline (encode) starts with, and after each reset; autoscale adds more")
+	fs.StringVar(&f.name, "name", "", "this process's name in the booking ledger (default: pid<pid>)")
 	fs.StringVar(&f.protections, "protections", "all", `initial protections: "all", "none" or a comma list of the pipeline's (`+pipelineProtections()+`)`)
 	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token that allows admin endpoints from non-loopback peers")
 	fs.BoolVar(&f.standby, "standby", false, "the cdc pipeline: this connector streams only with standby_connector on, taking the slot over when the other's session ends")
@@ -78,32 +85,46 @@ func (f flags) validate() error {
 	} else {
 		add(config.ListenAddr("--listen", f.listen))
 	}
-	if f.broker == "" {
-		add(config.Required("--broker", f.broker))
-	} else {
+	p, known := pipelines[f.pipeline]
+	switch {
+	case f.broker != "":
 		add(config.HostPort("--broker", f.broker))
+	case !known || p.topic != "":
+		add(config.Required("--broker", f.broker))
+	}
+	switch {
+	case f.redis != "":
+		add(config.HostPort("--redis", f.redis))
+	case known && p.redis:
+		add(config.Required("--redis", f.redis))
 	}
 	if f.pg == "" {
 		add(config.Required("--pg", f.pg))
 	} else {
 		add(config.DSN("--pg", f.pg))
 	}
-	if _, ok := pipelines[f.pipeline]; !ok {
+	if !known {
 		add(fmt.Errorf("--pipeline %q: want one of %s", f.pipeline, strings.Join(pipelineNames(), ", ")))
 	}
-	if _, ok := pipelines[f.pipeline]; (ok || f.topic != "") && !topicName.MatchString(f.topic) {
+	if known && p.topic == "" && f.topic != "" {
+		add(fmt.Errorf("--topic %q: the %s pipeline reads no topic", f.topic, f.pipeline))
+	}
+	if ((known && p.topic != "") || f.topic != "") && !topicName.MatchString(f.topic) {
 		add(fmt.Errorf("--topic %q: want 1-200 letters, digits, '.', '_' or '-'", f.topic))
 	}
 	add(config.IntRange("--partitions", f.partitions, 1, maxPartitions))
 	add(config.IntRange("--members", f.members, 0, maxPartitions))
 	add(config.IntRange("--encoders", f.encoders, 1, maxPartitions))
-	if p, ok := pipelines[f.pipeline]; ok {
+	if known {
 		if _, err := newProtections(p.protections).Parse(f.protections); err != nil {
 			add(fmt.Errorf("--protections: %w", err))
 		}
 	}
 	if f.standby && f.pipeline != pipelineCDC {
 		add(fmt.Errorf("--standby: only the %s pipeline has a standby", pipelineCDC))
+	}
+	if f.name != "" && !processName.MatchString(f.name) {
+		add(fmt.Errorf("--name %q: want 1-64 letters, digits, '_' or '-'", f.name))
 	}
 	add(config.DurationRange("--startup-timeout", f.startup, time.Second, time.Hour))
 	add(knob.All.CheckFlags(f.knobs))

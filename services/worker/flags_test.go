@@ -12,12 +12,12 @@ func TestParseFlags(t *testing.T) {
 		name  string
 		extra []string
 		want  string // substring of the error; "" = valid
-		topic string // the topic a valid line consumes; "" = events
+		topic string // the topic a valid line consumes; "" = events, "-" = none
 	}{
 		{"valid", nil, "", ""},
 		{"default topic is the pipeline's", []string{"--pipeline", "events"}, "", ""},
 		{"encode pipeline", []string{"--pipeline", "encode", "--protections", "lowest_first,processing_state", "--encoders", "4"}, "", "uploads"},
-		{"unknown pipeline", []string{"--pipeline", "videos"}, `--pipeline "videos": want one of cdc, encode, events`, ""},
+		{"unknown pipeline", []string{"--pipeline", "videos"}, `--pipeline "videos": want one of booking, cdc, encode`, ""},
 		{"standby connector", []string{"--pipeline", "cdc", "--standby", "--protections", "durable_slot"}, "", "payments.cdc"},
 		{"standby of a pipeline without one", []string{"--pipeline", "payments", "--standby"}, "--standby: only the cdc pipeline", ""},
 		{"a connector protection on the application", []string{"--pipeline", "payments", "--protections", "durable_slot"}, "durable_slot", ""},
@@ -31,6 +31,12 @@ func TestParseFlags(t *testing.T) {
 		{"unknown protection", []string{"--protections", "split_groups,turbo"}, "turbo", ""},
 		{"negative record cost", []string{"--record-cost", "-1ms"}, "--record-cost", ""},
 		{"stray argument", []string{"now"}, "unexpected arguments", ""},
+		{"booking pipeline", []string{"--pipeline", "booking", "--redis", "127.0.0.1:6379", "--name", "booker-a"}, "", "-"},
+		{"booking without redis", []string{"--pipeline", "booking"}, "--redis", ""},
+		{"booking with a topic", []string{"--pipeline", "booking", "--redis", "127.0.0.1:6379", "--topic", "seats"}, "reads no topic", ""},
+		{"bad redis address", []string{"--pipeline", "booking", "--redis", "nowhere"}, "--redis", ""},
+		{"bad name", []string{"--name", "a b"}, `--name "a b"`, ""},
+		{"booking lock ttl too short", []string{"--pipeline", "booking", "--redis", "127.0.0.1:6379", "--lock-ttl", "1ms"}, "--lock-ttl", ""},
 		{"startup too short", []string{"--startup-timeout", "1ms"}, "--startup-timeout", ""},
 	}
 	for _, c := range cases {
@@ -41,8 +47,11 @@ func TestParseFlags(t *testing.T) {
 					t.Fatalf("want valid, got %v", err)
 				}
 				want := c.topic
-				if want == "" {
+				switch want {
+				case "":
 					want = "events"
+				case "-":
+					want = ""
 				}
 				if f.topic != want {
 					t.Errorf("topic %q, want the pipeline's own, %q", f.topic, want)
@@ -53,6 +62,18 @@ func TestParseFlags(t *testing.T) {
 				t.Fatalf("error %v, want one naming %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestBookingNeedsNoBroker: a pipeline without a topic runs without
+// --broker, and one with a topic still needs it.
+func TestBookingNeedsNoBroker(t *testing.T) {
+	base := []string{"--listen", "127.0.0.1:18000", "--pg", "postgres://postgres@127.0.0.1:5432/postgres"}
+	if _, err := parseFlags(append(base, "--pipeline", "booking", "--redis", "127.0.0.1:6379"), io.Discard); err != nil {
+		t.Errorf("booking without --broker: %v", err)
+	}
+	if _, err := parseFlags(append(base, "--pipeline", "payments"), io.Discard); err == nil || !strings.Contains(err.Error(), "--broker") {
+		t.Errorf("payments without --broker: %v, want an error naming --broker", err)
 	}
 }
 
@@ -68,13 +89,15 @@ func TestParseFlagsRequired(t *testing.T) {
 func FuzzParseFlags(f *testing.F) {
 	f.Add("--listen=127.0.0.1:18000 --broker=b:1 --pg=postgres://x@y/z --members=3 --protections=autoscale")
 	f.Add("--record-cost=5ms --scale-lag=1s --topic=t")
+	f.Add("--listen=127.0.0.1:1 --pg=postgres://x@y/z --pipeline=booking --redis=r:6379 --name=a --lock-ttl=2s")
 	f.Fuzz(func(t *testing.T, line string) {
 		f, err := parseFlags(strings.Fields(line), io.Discard)
 		if err != nil {
 			return
 		}
 		// what parses is valid everywhere it is used
-		if f.members < 0 || f.members > maxPartitions || f.partitions < 1 || f.encoders < 1 || !topicName.MatchString(f.topic) {
+		hasTopic := pipelines[f.pipeline].topic != ""
+		if f.members < 0 || f.members > maxPartitions || f.partitions < 1 || f.encoders < 1 || hasTopic != topicName.MatchString(f.topic) {
 			t.Fatalf("accepted %+v", f)
 		}
 		if _, ok := pipelines[f.pipeline]; !ok {

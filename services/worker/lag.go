@@ -16,6 +16,9 @@ const lagEvery = 500 * time.Millisecond
 // ends. Lag comes from the group's committed offsets against the end
 // offsets (kadm.Lag); the broker's own log-dir figures are not used.
 func (w *worker) watchLag(ctx context.Context) {
+	if w.adm == nil {
+		return // a pipeline without a topic
+	}
 	t := time.NewTicker(lagEvery)
 	defer t.Stop()
 	for {

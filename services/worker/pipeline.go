@@ -18,7 +18,8 @@ import (
 // A pipeline is the work one worker pool does: which consumer groups read
 // its topic, and what each does with a record.
 type pipeline struct {
-	topic       string
+	topic       string // "": none (no broker, no groups: the pipeline is its routes)
+	redis       bool   // the work needs Redis (--redis)
 	protections []string
 	schema      string // run at start
 	reset       string // run on /admin/reset
@@ -123,12 +124,15 @@ const pipelinePayments = "payments"
 
 const pipelineCDC = "cdc"
 
+const pipelineBooking = "booking"
+
 var pipelines = map[string]pipeline{
 	pipelineEvents:   eventsPipeline,
 	pipelineEncode:   encodePipeline,
 	pipelineFiles:    filesPipeline,
 	pipelinePayments: paymentsPipeline,
 	pipelineCDC:      cdcPipeline,
+	pipelineBooking:  bookingPipeline,
 }
 
 func pipelineNames() []string {

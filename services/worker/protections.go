@@ -21,6 +21,8 @@ const (
 	protIdemAudit   = "idempotent_audit"  // payments: the audit writes an event only if its payment has no audit row yet
 	protDurableSlot = "durable_slot"      // cdc: a permanent slot, told flushed only what the broker acknowledged
 	protStandby     = "standby_connector" // cdc: the second connector waits on the slot and takes it over when the first's session ends
+	protFencing     = "fencing_token"     // booking: the lock's token goes with the seat's read and write; the database refuses an older one
+	protRenewal     = "lease_renewal"     // booking: a checkout renews its seat lock every third of its ttl while it runs
 )
 
 func newProtections(names []string) *protections.Set {

@@ -36,6 +36,7 @@ type statsJSON struct {
 	Encoders   *gateStats            `json:"encoders,omitempty"` // a gated pipeline's encoders: size, busy, waiting
 	Connector  *connectorStats       `json:"connector,omitempty"`
 	Payments   *paymentStats         `json:"payments,omitempty"`
+	Booking    *bookingStats         `json:"booking,omitempty"`
 	Alert      alertStats            `json:"alert"`
 	Protection map[string]bool       `json:"protections"`
 	BootUnix   float64               `json:"boot_unix"`
@@ -57,6 +58,10 @@ func (w *worker) stats() statsJSON {
 	if w.pay != nil {
 		p := w.pay.stats()
 		out.Payments = &p
+	}
+	if w.book != nil {
+		b := w.book.stats()
+		out.Booking = &b
 	}
 	live := map[string]*group{}
 	for n, g := range w.groups {

@@ -16,7 +16,8 @@ import (
 	"github.com/whatif-lab/whatif/services/internal/protections"
 )
 
-// worker is one pool: its pipeline's consumer groups over one topic.
+// worker is one pool: its pipeline's consumer groups over one topic, or
+// (a pipeline without a topic) request handlers alone.
 type worker struct {
 	cfg      flags
 	pipe     pipeline
@@ -31,6 +32,7 @@ type worker struct {
 	ctx      context.Context
 	conn     *connector // the cdc pipeline's stream state; nil otherwise
 	pay      *payments  // the payments pipeline's state; nil otherwise
+	book     *booking   // the booking pipeline's locks and counters; nil otherwise
 
 	loopStop context.CancelFunc // the pipeline's loop, while it runs
 	loopDone chan struct{}
@@ -60,6 +62,9 @@ func (w *worker) setBaseMembers(n int) {
 // workerPGConns bounds the worker's Postgres pool.
 const workerPGConns = 48
 
+// bookingPGConns bounds a booker's Postgres pool.
+const bookingPGConns = 16
+
 // groupLag is a group's distance behind the topic's end.
 type groupLag struct {
 	Records int64   `json:"records"`
@@ -87,14 +92,21 @@ func newWorker(ctx context.Context, cfg flags) (*worker, error) {
 	// upload service's handlers, well under Postgres' max_connections,
 	// which the API and Patroni share
 	pcfg.MaxConns = workerPGConns
+	if cfg.pipeline == pipelineBooking {
+		// two bookers share max_connections with Patroni and the API; a
+		// checkout holds a connection only per statement
+		pcfg.MaxConns = bookingPGConns
+	}
 	if w.db, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
 		return nil, err
 	}
-	if w.admCl, err = kgo.NewClient(kgo.SeedBrokers(cfg.broker)); err != nil {
-		w.db.Close()
-		return nil, err
+	if w.pipe.topic != "" {
+		if w.admCl, err = kgo.NewClient(kgo.SeedBrokers(cfg.broker)); err != nil {
+			w.db.Close()
+			return nil, err
+		}
+		w.adm = kadm.NewClient(w.admCl)
 	}
-	w.adm = kadm.NewClient(w.admCl)
 	if w.pipe.gated {
 		w.gate = newGate(cfg.encoders)
 	}
@@ -103,8 +115,13 @@ func newWorker(ctx context.Context, cfg flags) (*worker, error) {
 		w.conn = &connector{}
 	case pipelinePayments:
 		w.pay = newPayments()
+	case pipelineBooking:
+		if w.book, err = newBooking(cfg); err != nil {
+			w.close()
+			return nil, err
+		}
 	}
-	if w.pipe.routes != nil {
+	if w.pipe.routes != nil && w.pipe.topic != "" {
 		// kgo produces with acks=all and idempotently unless told otherwise
 		if w.prod, err = kgo.NewClient(kgo.SeedBrokers(cfg.broker), kgo.DefaultProduceTopic(cfg.topic)); err != nil {
 			w.close()
@@ -141,6 +158,9 @@ func (w *worker) prepareOnce(ctx context.Context) error {
 		if _, err := w.db.Exec(cctx, w.pipe.schema); err != nil {
 			return fmt.Errorf("schema: %w", err)
 		}
+	}
+	if w.pipe.topic == "" {
+		return nil
 	}
 	if err := w.createTopic(cctx, w.cfg.topic, w.cfg.partitions); err != nil {
 		return err
@@ -227,8 +247,10 @@ func (w *worker) groupNames() []string {
 // starts from an empty queue and an empty ledger.
 func (w *worker) reset(ctx context.Context, members int) error {
 	w.stopGroups()
-	if err := w.emptyTopic(ctx, w.cfg.topic); err != nil {
-		return err
+	if w.pipe.topic != "" {
+		if err := w.emptyTopic(ctx, w.cfg.topic); err != nil {
+			return err
+		}
 	}
 	if names := allGroupNames(w.pipe); len(names) > 0 {
 		if _, err := w.adm.DeleteGroups(ctx, names...); err != nil {
@@ -318,6 +340,9 @@ func (w *worker) close() {
 	}
 	if w.admCl != nil {
 		w.admCl.Close()
+	}
+	if w.book != nil {
+		w.book.close()
 	}
 	w.db.Close()
 }

@@ -19,6 +19,8 @@ const (
 	AlertAge   = "alert_age"
 	CDCAlert   = "cdc_alert_lag"
 	Fallback   = "fallback_after"
+	LockTTL    = "lock_ttl"
+	LockWait   = "acquire_wait"
 )
 
 // All is every knob.
@@ -46,4 +48,9 @@ var All = knobs.Table{
 	{Name: Fallback, Flag: "fallback-after", Def: 2 * time.Second, Lo: 10 * time.Millisecond, Hi: time.Hour,
 		Help: "the payments pipeline, with fallback_publish on: a critical payment the CDC topic has not shown " +
 			"this long after it was written is published by the application itself"},
+	{Name: LockTTL, Flag: "lock-ttl", Def: time.Second, Lo: 10 * time.Millisecond, Hi: time.Hour,
+		Help: "the booking pipeline: a seat lock expires this long after it was taken (or, with lease_renewal on, " +
+			"last renewed: every third of it while its holder runs)"},
+	{Name: LockWait, Flag: "acquire-wait", Def: 3 * time.Second, Lo: 0, Hi: time.Hour,
+		Help: "the booking pipeline: how long a checkout waits for a held seat lock before it answers 409"},
 }

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/whatif-lab/whatif/services/internal/httpx"
+	"github.com/whatif-lab/whatif/services/worker/knob"
+)
+
+// maxHold bounds ?hold=: a checkout is seconds, not hours.
+const maxHold = time.Minute
+
+// checkoutTimeout bounds one checkout once it holds the lock. The
+// checkout goes on when its client gives up (a charge is never left
+// half-done by a disconnect), as a server's request thread would.
+const checkoutTimeout = 30 * time.Second
+
+func bookingRoutes(w *worker, mux *http.ServeMux) {
+	mux.HandleFunc("POST /book/{seat}", w.postBooking)
+}
+
+// postBooking is POST /book/{seat}?user=U&hold=D: user U checks seat out,
+// holding it for D (the user's card entry and the payment, decided by the
+// client) between the charge and the booking. 200: booked; 409: held,
+// taken, or lost to a newer lock holder (refunded); 503: the lock or the
+// database did not answer.
+func (w *worker) postBooking(rw http.ResponseWriter, r *http.Request) {
+	seat, err := strconv.ParseInt(r.PathValue("seat"), 10, 64)
+	if err != nil || seat < 0 {
+		httpx.Error(rw, http.StatusBadRequest, fmt.Sprintf("seat %q: want a non-negative integer", r.PathValue("seat")))
+		return
+	}
+	q := r.URL.Query()
+	user, err := strconv.ParseInt(q.Get("user"), 10, 64)
+	if err != nil || user < 0 {
+		httpx.Error(rw, http.StatusBadRequest, fmt.Sprintf("user=%q: want a non-negative integer", q.Get("user")))
+		return
+	}
+	var hold time.Duration
+	if v := q.Get("hold"); v != "" {
+		if hold, err = time.ParseDuration(v); err != nil || hold < 0 || hold > maxHold {
+			httpx.Error(rw, http.StatusBadRequest, fmt.Sprintf("hold=%q: want a duration in [0, %v]", v, maxHold))
+			return
+		}
+	}
+	b := w.book
+	b.attempts.Add(1)
+	b.inFlight.Add(1)
+	defer b.inFlight.Add(-1)
+	begun := time.Now()
+	ttl := w.settings.get(knob.LockTTL)
+	lk, err := b.locks.acquire(r.Context(), seat, ttl, w.settings.get(knob.LockWait))
+	switch {
+	case errors.Is(err, errSeatHeld):
+		b.held.Add(1)
+		httpx.Error(rw, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		b.lockErrs.Add(1)
+		httpx.Error(rw, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), checkoutTimeout)
+	defer cancel()
+	defer lk.release(ctx)
+	if w.prot.On(protRenewal) {
+		rctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go w.renewWhileHeld(rctx, lk, ttl)
+	}
+	status, body := w.checkout(ctx, seat, user, hold, lk.fence, begun)
+	httpx.JSON(rw, status, body)
+}
+
+// renewWhileHeld extends the lock every third of its ttl until ctx ends,
+// and stops once the lock is someone else's.
+func (w *worker) renewWhileHeld(ctx context.Context, lk *heldLock, ttl time.Duration) {
+	t := time.NewTicker(ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ours, err := lk.renew(ctx, ttl)
+		switch {
+		case err != nil:
+			continue // Redis may answer next time, before the lock runs out
+		case !ours:
+			w.book.lost.Add(1)
+			return
+		}
+		w.book.renewals.Add(1)
+	}
+}
+
+// checkout is what the lock guards: read the seat, charge, hold, book.
+func (w *worker) checkout(ctx context.Context, seat, user int64, hold time.Duration, fence int64, begun time.Time) (int, map[string]any) {
+	b, fenced := w.book, w.prot.On(protFencing)
+	owned, fresh, err := w.readSeat(ctx, seat, fence, fenced)
+	switch {
+	case err != nil:
+		b.dbErrs.Add(1)
+		return http.StatusServiceUnavailable, errBody("reading the seat: " + err.Error())
+	case !fresh:
+		b.stale.Add(1)
+		return http.StatusConflict, errBody("a newer checkout holds this seat's lock")
+	case owned:
+		b.taken.Add(1)
+		return http.StatusConflict, errBody("seat taken")
+	}
+	tag, err := w.db.Exec(ctx, `INSERT INTO charges (user_id, seat, worker) VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING`, user, seat, b.name)
+	switch {
+	case err != nil:
+		b.dbErrs.Add(1)
+		return http.StatusServiceUnavailable, errBody("charging: " + err.Error())
+	case tag.RowsAffected() == 0:
+		return http.StatusConflict, errBody(fmt.Sprintf("user %d has been charged already", user))
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(hold):
+	}
+	paused := b.stalls.stalledSince(begun, time.Now())
+	booked, err := w.writeBooking(ctx, seat, user, fence, fenced, paused)
+	// a stop that came during the write is this checkout's too
+	if late := b.stalls.stalledSince(begun, time.Now()); late && !paused {
+		paused = true
+		if booked && err == nil {
+			_, err = w.db.Exec(ctx, `UPDATE bookings SET paused = true WHERE user_id = $1`, user)
+		}
+	}
+	switch {
+	case err != nil:
+		b.dbErrs.Add(1)
+		return http.StatusServiceUnavailable, errBody("booking: " + err.Error())
+	case !booked:
+		b.conflicts.Add(1)
+		fmt.Fprintf(os.Stderr, "whatif-worker: seat %d: user %d's write refused (token %d, %v after the checkout began, stood still: %v); refunding\n",
+			seat, user, fence, time.Since(begun).Round(time.Millisecond), paused)
+		if _, err := w.db.Exec(ctx, `UPDATE charges SET refunded_at = clock_timestamp(), paused = $2 WHERE user_id = $1`, user, paused); err != nil {
+			b.dbErrs.Add(1)
+			return http.StatusServiceUnavailable, errBody("refunding: " + err.Error())
+		}
+		return http.StatusConflict, map[string]any{"error": "a newer checkout took the seat; refunded", "refunded": true}
+	}
+	b.booked.Add(1)
+	return http.StatusOK, map[string]any{"seat": seat, "user": user, "fence": fence, "paused": paused}
+}
+
+func errBody(msg string) map[string]any { return map[string]any{"error": msg} }
+
+// readSeat says whether the seat has an owner. Fenced, the read also
+// raises the seat's fence to the holder's token, and fresh is false when
+// a newer holder's token got there first: every later write with an
+// older token is then refused.
+func (w *worker) readSeat(ctx context.Context, seat, fence int64, fenced bool) (owned, fresh bool, err error) {
+	var owner *int64
+	if !fenced {
+		err = w.db.QueryRow(ctx, `SELECT owner FROM seats WHERE seat = $1`, seat).Scan(&owner)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false, true, nil
+		}
+		return owner != nil, true, err
+	}
+	err = w.db.QueryRow(ctx, `INSERT INTO seats (seat, fence) VALUES ($1, $2)
+		ON CONFLICT (seat) DO UPDATE SET fence = EXCLUDED.fence WHERE seats.fence < EXCLUDED.fence
+		RETURNING owner`, seat, fence).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, false, nil
+	}
+	return owner != nil, true, err
+}
+
+// writeBooking books the seat for user and confirms it in the ledger,
+// in one transaction. Unfenced it is the blind write the seed warns of:
+// whoever writes last owns the seat, and each writer was confirmed.
+// Fenced it lands only while the seat's fence is still this holder's.
+func (w *worker) writeBooking(ctx context.Context, seat, user, fence int64, fenced, paused bool) (bool, error) {
+	tx, err := w.db.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(ctx)
+	var tag interface{ RowsAffected() int64 }
+	if fenced {
+		tag, err = tx.Exec(ctx, `UPDATE seats SET owner = $2 WHERE seat = $1 AND fence = $3`, seat, user, fence)
+	} else {
+		tag, err = tx.Exec(ctx, `INSERT INTO seats (seat, owner) VALUES ($1, $2)
+			ON CONFLICT (seat) DO UPDATE SET owner = EXCLUDED.owner`, seat, user)
+	}
+	if err != nil {
+		return false, err
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO bookings (seat, user_id, worker, paused) VALUES ($1, $2, $3, $4)`,
+		seat, user, w.book.name, paused); err != nil {
+		return false, err
+	}
+	return true, tx.Commit(ctx)
+}
