@@ -33,7 +33,7 @@ CI_RUNS := unprotected/peak,protected/peak
 # (docs/scenarios.md, db-failover-pause); `make experiment` plays it.
 # slow-query plays its protected run at peak only, to stay within the
 # suite's time budget; `make experiment` plays all four.
-EXPERIMENTS_QUICK := db-failover db-failover-pause:unprotected/peak,protected/normal retry-storm cache-stampede cache-stampede-coalescing:protected hot-key hot-key-replicas:protected app-oom traffic-spike traffic-spike-queue:protected traffic-spike-pooler:protected slow-query:unprotected/peak,protected/peak kafka-consumer-lag encoding-backlog upload-backlog cdc-down cdc-down-wedged lock-expiry
+EXPERIMENTS_QUICK := db-failover db-failover-pause:unprotected/peak,protected/normal retry-storm cache-stampede cache-stampede-coalescing:protected hot-key hot-key-replicas:protected app-oom traffic-spike traffic-spike-queue:protected traffic-spike-pooler:protected slow-query:unprotected/peak,protected/peak kafka-consumer-lag encoding-backlog upload-backlog cdc-down cdc-down-wedged lock-expiry lock-expiry-quorum
 # STACK=compose runs `make experiment` on the docker compose reference stack.
 STACK ?= local
 IMAGE_TAG ?= $(or $(WHATIF_IMAGE_TAG),dev)

@@ -39,6 +39,8 @@ var specs = []Spec{
 	uploadsB,
 	payments, cdc, cdcB,
 	bookerA, bookerB,
+	locks0, locks1, locks2,
+	ebookerA, ebookerB,
 }
 
 // PGMaxConnections is Postgres' max_connections on both backends: a small

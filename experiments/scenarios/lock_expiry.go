@@ -59,7 +59,7 @@ var lockExpiry = Experiment{
 		Rate:        bookingRate,
 		MaxInFlight: 1000,
 		Ops: func(e *Env) []loadgen.Weighted {
-			return []loadgen.Weighted{{Op: postBookings(e), Weight: 1}}
+			return []loadgen.Weighted{{Op: postBookings(e, bookers, true), Weight: 1}}
 		},
 		Policy: func(*Env) loadgen.Policy { return loadgen.Policy{Timeout: bookTimeout} },
 	},
@@ -67,7 +67,7 @@ var lockExpiry = Experiment{
 	Settings:   map[string]string{"lock_ttl": lockTTL.String()},
 	Phases:     Phases{Baseline: 40 * time.Second, Fault: 40 * time.Second, Recovery: 40 * time.Second},
 	Fault:      pauseHolders,
-	Audit:      auditBookings,
+	Audit:      auditBookings(bookers),
 	Watch: []string{"booker-a.booking.booked", "booker-b.booking.booked", "booker-a.booking.conflicts",
 		"booker-b.booking.conflicts", "booker-a.booking.locks_lost", "booker-b.booking.locks_lost"},
 	Gauges: []string{"booker-a.booking.in_flight", "booker-b.booking.in_flight"},
@@ -97,13 +97,12 @@ func bookingBase(e *Env) int64 {
 }
 
 // postBookings is POST /book/{seat}?user=&hold=: request seq is customer
-// base+seq on seat base+seq/2, the even one on booker-a and the odd one
-// on booker-b, so every seat has one customer on each worker.
-func postBookings(e *Env) loadgen.Op {
-	urls := []string{
-		"http://" + e.Stack.ClientAddr(compose.SvcBookerA, "main"),
-		"http://" + e.Stack.ClientAddr(compose.SvcBookerB, "main"),
-	}
+// base+seq on seat base+seq/2, the even one on the first of the two
+// bookers and the odd one on the second, so every seat has one customer
+// on each worker. With slow, every slowEvery-th seat's first customer
+// holds slowHold.
+func postBookings(e *Env, two []string, slow bool) loadgen.Op {
+	urls := []string{"http://" + e.Stack.ClientAddr(two[0], "main"), "http://" + e.Stack.ClientAddr(two[1], "main")}
 	base := bookingBase(e)
 	return &loadgen.HTTPOp{
 		OpName: bookOp,
@@ -114,7 +113,7 @@ func postBookings(e *Env) loadgen.Op {
 		URL: func(seq uint64) (string, string) {
 			seat, user := base+int64(seq/2), strconv.FormatInt(base+int64(seq), 10)
 			hold := checkoutHold
-			if seq%2 == 0 && (seq/2)%slowEvery == 0 {
+			if slow && seq%2 == 0 && (seq/2)%slowEvery == 0 {
 				hold = slowHold
 			}
 			return fmt.Sprintf("%s/book/%d?user=%s&hold=%s", urls[seq%2], seat, user, hold), user

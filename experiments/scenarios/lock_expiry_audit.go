@@ -14,14 +14,21 @@ import (
 // load stops (a stopped holder's finish after it resumes).
 const checkoutsSettle = time.Minute
 
-// auditBookings reads the ledger once no checkout runs: seats confirmed
-// to more than one customer (and whether a stopped holder was among
-// them), customers charged without a seat and not refunded, and refunds
-// by whether the refunded checkout had stood still.
-func auditBookings(ctx context.Context, e *Env, r *Run) error {
-	if err := awaitCheckouts(ctx, e); err != nil {
-		return err
+// auditBookings reads the ledger once no checkout of the two bookers
+// runs: seats confirmed to more than one customer (and whether a stopped
+// holder was among them), customers charged without a seat and not
+// refunded, or without a lock, and refunds by whether the refused
+// checkout had stood still.
+func auditBookings(two []string) func(ctx context.Context, e *Env, r *Run) error {
+	return func(ctx context.Context, e *Env, r *Run) error {
+		if err := awaitCheckouts(ctx, e, two); err != nil {
+			return err
+		}
+		return readLedger(ctx, e, r)
 	}
+}
+
+func readLedger(ctx context.Context, e *Env, r *Run) error {
 	conn, err := operator.Postgres(ctx, e.Topology, "main")
 	if err != nil {
 		return err
@@ -40,6 +47,7 @@ func auditBookings(ctx context.Context, e *Env, r *Run) error {
 			AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.user_id = c.user_id)`},
 		{"refunded_live", `SELECT count(*) FROM charges WHERE seat >= $1 AND refunded_at IS NOT NULL AND NOT paused`},
 		{"refunded_paused", `SELECT count(*) FROM charges WHERE seat >= $1 AND refunded_at IS NOT NULL AND paused`},
+		{"charged_unlocked", `SELECT count(*) FROM charges WHERE seat >= $1 AND NOT locked`},
 	}
 	for _, f := range facts {
 		var n int64
@@ -51,12 +59,12 @@ func auditBookings(ctx context.Context, e *Env, r *Run) error {
 	return nil
 }
 
-// awaitCheckouts waits until neither booker runs a checkout.
-func awaitCheckouts(ctx context.Context, e *Env) error {
+// awaitCheckouts waits until none of the bookers runs a checkout.
+func awaitCheckouts(ctx context.Context, e *Env, svcs []string) error {
 	deadline := time.Now().Add(checkoutsSettle)
 	for {
 		busy := ""
-		for _, svc := range bookers {
+		for _, svc := range svcs {
 			nums, _, err := e.Worker(svc).Stats(ctx)
 			switch {
 			case err != nil:

@@ -33,6 +33,7 @@ var registry = []Experiment{
 	cdcDown,
 	cdcDownWedged,
 	lockExpiry,
+	lockExpiryQuorum,
 }
 
 // All returns the registered experiments in registry order.

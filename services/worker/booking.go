@@ -21,8 +21,8 @@ import (
 // the highest fence token seen), bookings (one row per booking confirmed
 // to a user) and charges (one per user charged, refunded or not).
 var bookingPipeline = pipeline{
-	redis:       true,
-	protections: []string{protFencing, protRenewal},
+	locks:       true,
+	protections: []string{protFencing, protRenewal, protFailClosed},
 	schema: `CREATE TABLE IF NOT EXISTS seats (
 			seat bigint PRIMARY KEY,
 			owner bigint,
@@ -38,6 +38,7 @@ var bookingPipeline = pipeline{
 			user_id bigint PRIMARY KEY,
 			seat bigint NOT NULL,
 			worker text NOT NULL,
+			locked boolean NOT NULL,
 			charged_at timestamptz NOT NULL DEFAULT clock_timestamp(),
 			refunded_at timestamptz,
 			paused boolean)`,
@@ -48,32 +49,43 @@ var bookingPipeline = pipeline{
 
 // booking is the pipeline's state: its locks, its stall clock, counters.
 type booking struct {
-	rdb    *redis.Client
-	locks  *redisLocks
+	locks  seatLocks
+	count  *lockCounters
 	stalls *stallClock
 	name   string // this process, in the ledger
 	stop   context.CancelFunc
 
-	inFlight, attempts, booked, held, taken, stale, conflicts, lockErrs, dbErrs, lost, renewals atomic.Int64
+	inFlight, attempts, booked, held, taken, stale, conflicts, lockErrs, unlocked, dbErrs atomic.Int64
 }
 
+// newBooking takes its seat locks from etcd when --etcd names its members,
+// else from Redis.
 func newBooking(cfg flags) (*booking, error) {
-	opt := &redis.Options{Addr: cfg.redis, PoolSize: workerPGConns, MaxRetries: -1}
-	rdb := redis.NewClient(opt)
 	name := cfg.name
 	if name == "" {
 		name = "pid" + strconv.Itoa(os.Getpid())
 	}
+	count := &lockCounters{}
+	var locks seatLocks
+	if len(cfg.etcd) > 0 {
+		l, err := newEtcdLocks(cfg.etcd, count)
+		if err != nil {
+			return nil, err
+		}
+		locks = l
+	} else {
+		rdb := redis.NewClient(&redis.Options{Addr: cfg.redis, PoolSize: workerPGConns, MaxRetries: -1})
+		locks = &redisLocks{rdb: rdb, owner: fmt.Sprintf("%s-%d", name, os.Getpid()), count: count}
+	}
 	ctx, stop := context.WithCancel(context.Background())
-	b := &booking{rdb: rdb, locks: &redisLocks{rdb: rdb, owner: fmt.Sprintf("%s-%d", name, os.Getpid())},
-		stalls: newStallClock(), name: name, stop: stop}
+	b := &booking{locks: locks, count: count, stalls: newStallClock(), name: name, stop: stop}
 	go b.stalls.run(ctx)
 	return b, nil
 }
 
 func (b *booking) close() {
 	b.stop()
-	b.rdb.Close()
+	b.locks.close()
 }
 
 // bookingStats is the pipeline's part of GET /admin/stats; the counters
@@ -82,11 +94,12 @@ type bookingStats struct {
 	InFlight  int64 `json:"in_flight"` // checkouts running now
 	Attempts  int64 `json:"attempts"`
 	Booked    int64 `json:"booked"`
-	Held      int64 `json:"held"`      // 409: the lock stayed taken for the whole wait
-	Taken     int64 `json:"taken"`     // 409: the seat had an owner when read under the lock
-	Stale     int64 `json:"stale"`     // 409: a newer holder's token had reached the seat before this one read it
-	Conflicts int64 `json:"conflicts"` // 409: the write found a newer holder's token; the user was refunded
-	LockErrs  int64 `json:"lock_errors"`
+	Held      int64 `json:"held"`        // 409: the lock stayed taken for the whole wait
+	Taken     int64 `json:"taken"`       // 409: the seat had an owner when read under the lock
+	Stale     int64 `json:"stale"`       // 409: a newer holder's token had reached the seat before this one read it
+	Conflicts int64 `json:"conflicts"`   // 409: the write found a newer holder's token; the user was refunded
+	LockErrs  int64 `json:"lock_errors"` // the lock service did not answer: 503 (fail_closed), else went on unlocked
+	Unlocked  int64 `json:"unlocked"`    // checkouts that went on without a lock (fail_closed off)
 	DBErrs    int64 `json:"db_errors"`
 	Lost      int64 `json:"locks_lost"` // renewals that found the lock taken by another
 	Renewals  int64 `json:"renewals"`
@@ -96,7 +109,7 @@ type bookingStats struct {
 func (b *booking) stats() bookingStats {
 	return bookingStats{
 		InFlight: b.inFlight.Load(), Attempts: b.attempts.Load(), Booked: b.booked.Load(), Held: b.held.Load(), Taken: b.taken.Load(),
-		Stale: b.stale.Load(), Conflicts: b.conflicts.Load(), LockErrs: b.lockErrs.Load(), DBErrs: b.dbErrs.Load(),
-		Lost: b.lost.Load(), Renewals: b.renewals.Load(), Stalls: b.stalls.stalls(),
+		Stale: b.stale.Load(), Conflicts: b.conflicts.Load(), LockErrs: b.lockErrs.Load(), Unlocked: b.unlocked.Load(),
+		DBErrs: b.dbErrs.Load(), Lost: b.count.lost.Load(), Renewals: b.count.renewals.Load(), Stalls: b.stalls.stalls(),
 	}
 }

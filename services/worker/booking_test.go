@@ -65,6 +65,13 @@ func newBookingRig(t *testing.T, protections string, ttl time.Duration) (a, b *r
 		t.Skip("integration test: skipped in -short mode")
 	}
 	rdb := startRedis(t)
+	return newLockRig(t, protections, ttl, func(cfg *flags) { cfg.redis = rdb })
+}
+
+// newLockRig is two booking workers over one real Postgres, their lock
+// service set by locks.
+func newLockRig(t *testing.T, protections string, ttl time.Duration, locks func(*flags)) (a, b *rig) {
+	t.Helper()
 	pg, err := testpg.Start()
 	if errors.Is(err, testpg.ErrMissing) {
 		t.Skip(err)
@@ -74,9 +81,10 @@ func newBookingRig(t *testing.T, protections string, ttl time.Duration) (a, b *r
 	}
 	t.Cleanup(pg.Stop)
 	serve := func(name string) *rig {
-		cfg := flags{redis: rdb, pg: pg.DSN, pipeline: pipelineBooking, name: name, protections: protections,
+		cfg := flags{pg: pg.DSN, pipeline: pipelineBooking, name: name, protections: protections,
 			startup: 10 * time.Second, knobs: knob.All.Defaults()}
 		cfg.knobs[knob.LockTTL] = ttl
+		locks(&cfg)
 		ctx, cancel := context.WithCancel(context.Background())
 		w, err := newWorker(ctx, cfg)
 		if err != nil {
@@ -135,8 +143,8 @@ func TestLockExpiresUnderASlowHolder(t *testing.T) {
 			if bookings != tc.bookings || refunded != tc.refunded {
 				t.Errorf("bookings %d, refunded %d; want %d, %d", bookings, refunded, tc.bookings, tc.refunded)
 			}
-			if got := a.w.book.renewals.Load() > 0; got != tc.wantRenewals {
-				t.Errorf("renewals %d, want some: %v", a.w.book.renewals.Load(), tc.wantRenewals)
+			if got := a.w.book.count.renewals.Load() > 0; got != tc.wantRenewals {
+				t.Errorf("renewals %d, want some: %v", a.w.book.count.renewals.Load(), tc.wantRenewals)
 			}
 		})
 	}

@@ -57,51 +57,47 @@ func (w *worker) postBooking(rw http.ResponseWriter, r *http.Request) {
 	defer b.inFlight.Add(-1)
 	begun := time.Now()
 	ttl := w.settings.get(knob.LockTTL)
-	lk, err := b.locks.acquire(r.Context(), seat, ttl, w.settings.get(knob.LockWait))
-	switch {
-	case errors.Is(err, errSeatHeld):
-		b.held.Add(1)
-		httpx.Error(rw, http.StatusConflict, err.Error())
-		return
-	case err != nil:
-		b.lockErrs.Add(1)
-		httpx.Error(rw, http.StatusServiceUnavailable, err.Error())
+	fence, release, status, body := w.lockSeat(r.Context(), seat, ttl)
+	if release == nil {
+		httpx.JSON(rw, status, body)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), checkoutTimeout)
 	defer cancel()
-	defer lk.release(ctx)
-	if w.prot.On(protRenewal) {
-		rctx, stop := context.WithCancel(ctx)
-		defer stop()
-		go w.renewWhileHeld(rctx, lk, ttl)
-	}
-	status, body := w.checkout(ctx, seat, user, hold, lk.fence, begun)
+	defer release()
+	status, body = w.checkout(ctx, seat, user, hold, fence, begun)
 	httpx.JSON(rw, status, body)
 }
 
-// renewWhileHeld extends the lock every third of its ttl until ctx ends,
-// and stops once the lock is someone else's.
-func (w *worker) renewWhileHeld(ctx context.Context, lk *heldLock, ttl time.Duration) {
-	t := time.NewTicker(ttl / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		ours, err := lk.renew(ctx, ttl)
-		switch {
-		case err != nil:
-			continue // Redis may answer next time, before the lock runs out
-		case !ours:
-			w.book.lost.Add(1)
-			return
-		}
-		w.book.renewals.Add(1)
+// lockSeat takes the seat's lock and returns its fence and how to let it
+// go; with no release, the answer to send instead. A lock service that
+// does not answer is a 503 with fail_closed on; off, the checkout goes on
+// without a lock (fence 0, older than any holder's).
+func (w *worker) lockSeat(ctx context.Context, seat int64, ttl time.Duration) (fence int64, release func(), status int, body map[string]any) {
+	b := w.book
+	lk, err := b.locks.acquire(ctx, seat, ttl, w.settings.get(knob.LockWait), w.prot.On(protRenewal))
+	switch {
+	case errors.Is(err, errSeatHeld):
+		b.held.Add(1)
+		return 0, nil, http.StatusConflict, errBody(err.Error())
+	case err != nil && w.prot.On(protFailClosed):
+		b.lockErrs.Add(1)
+		return 0, nil, http.StatusServiceUnavailable, errBody("lock service unavailable: " + err.Error())
+	case err != nil:
+		b.lockErrs.Add(1)
+		b.unlocked.Add(1)
+		return 0, func() {}, 0, nil
 	}
+	return lk.fence(), func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		_ = lk.release(rctx) // an unreleased lock runs out with its TTL
+	}, 0, nil
 }
+
+// releaseTimeout bounds a release: a lock service without quorum does not
+// answer, and the lock then ends with its TTL.
+const releaseTimeout = 2 * time.Second
 
 // checkout is what the lock guards: read the seat, charge, hold, book.
 func (w *worker) checkout(ctx context.Context, seat, user int64, hold time.Duration, fence int64, begun time.Time) (int, map[string]any) {
@@ -118,7 +114,8 @@ func (w *worker) checkout(ctx context.Context, seat, user int64, hold time.Durat
 		b.taken.Add(1)
 		return http.StatusConflict, errBody("seat taken")
 	}
-	tag, err := w.db.Exec(ctx, `INSERT INTO charges (user_id, seat, worker) VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING`, user, seat, b.name)
+	tag, err := w.db.Exec(ctx, `INSERT INTO charges (user_id, seat, worker, locked) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING`,
+		user, seat, b.name, fence > 0)
 	switch {
 	case err != nil:
 		b.dbErrs.Add(1)

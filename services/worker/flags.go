@@ -20,6 +20,7 @@ type flags struct {
 	listen      string
 	broker      string
 	redis       string
+	etcd        []string
 	name        string
 	pg          string
 	pipeline    string
@@ -56,6 +57,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.IntVar(&f.partitions, "partitions", 6, "partitions of the topic when the worker creates it; members beyond them idle")
 	fs.IntVar(&f.members, "members", 1, "members each consumer group starts with")
 	fs.IntVar(&f.encoders, "encoders", 2, "encoders a gated pipeline (encode) starts with, and after each reset; autoscale adds more")
+	etcdList := fs.String("etcd", "", "etcd members HOST:PORT,... (the booking pipeline: seat locks in etcd instead of Redis)")
 	fs.StringVar(&f.name, "name", "", "this process's name in the booking ledger (default: pid<pid>)")
 	fs.StringVar(&f.protections, "protections", "all", `initial protections: "all", "none" or a comma list of the pipeline's (`+pipelineProtections()+`)`)
 	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token that allows admin endpoints from non-loopback peers")
@@ -69,6 +71,9 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 		return f, fmt.Errorf("unexpected arguments %q: all options are --flags", fs.Args())
 	}
 	f.knobs = knobValues()
+	if *etcdList != "" {
+		f.etcd = strings.Split(*etcdList, ",")
+	}
 	if f.topic == "" {
 		if p, ok := pipelines[f.pipeline]; ok {
 			f.topic = p.topic
@@ -92,11 +97,19 @@ func (f flags) validate() error {
 	case !known || p.topic != "":
 		add(config.Required("--broker", f.broker))
 	}
-	switch {
-	case f.redis != "":
+	if f.redis != "" {
 		add(config.HostPort("--redis", f.redis))
-	case known && p.redis:
-		add(config.Required("--redis", f.redis))
+	}
+	for _, m := range f.etcd {
+		add(config.HostPort("--etcd", m))
+	}
+	switch {
+	case known && p.locks && f.redis == "" && len(f.etcd) == 0:
+		add(fmt.Errorf("--redis or --etcd: the %s pipeline needs one for its locks", f.pipeline))
+	case f.redis != "" && len(f.etcd) > 0:
+		add(fmt.Errorf("--redis and --etcd: one lock service, not both"))
+	case len(f.etcd) > 0 && (!known || !p.locks):
+		add(fmt.Errorf("--etcd: only the booking pipeline takes locks"))
 	}
 	if f.pg == "" {
 		add(config.Required("--pg", f.pg))

@@ -19,7 +19,7 @@ import (
 // its topic, and what each does with a record.
 type pipeline struct {
 	topic       string // "": none (no broker, no groups: the pipeline is its routes)
-	redis       bool   // the work needs Redis (--redis)
+	locks       bool   // the work takes seat locks (--redis or --etcd)
 	protections []string
 	schema      string // run at start
 	reset       string // run on /admin/reset

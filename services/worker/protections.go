@@ -23,6 +23,7 @@ const (
 	protStandby     = "standby_connector" // cdc: the second connector waits on the slot and takes it over when the first's session ends
 	protFencing     = "fencing_token"     // booking: the lock's token goes with the seat's read and write; the database refuses an older one
 	protRenewal     = "lease_renewal"     // booking: a checkout renews its seat lock every third of its ttl while it runs
+	protFailClosed  = "fail_closed"       // booking: a checkout that cannot reach the lock service answers 503 before it charges
 )
 
 func newProtections(names []string) *protections.Set {
