@@ -122,3 +122,33 @@ func fourSecondsAt50Serving(t *testing.T, serve func(seq int, w http.ResponseWri
 	}
 	return tl
 }
+
+// Requests of the baseline that the fault caught in flight (scheduled
+// before it began, failed after) are the fault's: they do not make the
+// baseline weak. The same failures before the fault do.
+func TestFaultCaughtRequestsAreNotTheBaselines(t *testing.T) {
+	tl := fourSecondsAt50(t, func(seq int) bool { return seq >= 100 && seq < 110 }) // 10 of second 2 fail: 5% of 200
+	start := time.Now()
+	for _, tc := range []struct {
+		name     string
+		began    time.Duration // when the fault began; 0: never
+		wantWeak bool
+	}{
+		{"failed before the fault", 0, true},
+		{"failed after the fault began", 2500 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Run{Timeline: tl, Start: start, FaultAt: 4 * time.Second, RecoverAt: 4 * time.Second, RecoveredAt: 4 * time.Second, End: 4 * time.Second}
+			if tc.began > 0 {
+				r.faultHit.faultBegins(tc.began)
+			}
+			for i := range 10 {
+				r.faultHit.result(loadgen.Result{Scheduled: start.Add(2*time.Second + time.Duration(i)*20*time.Millisecond), Code: 503}, start)
+			}
+			r.faultHit.result(loadgen.Result{Scheduled: start.Add(3 * time.Second), Code: 200}, start) // OK: never noted
+			if got := r.baselineProblem(); (got != "") != tc.wantWeak {
+				t.Errorf("baselineProblem() = %q, want weak: %v", got, tc.wantWeak)
+			}
+		})
+	}
+}

@@ -356,8 +356,12 @@ func (m *matrix) play(ctx context.Context, env *Env) error {
 		MaxInFlight:    x.Load.InFlightLimit(),
 		Mix:            mix,
 		Seed:           o.Seed,
-		OnResult:       func(res loadgen.Result) { env.Ledger.observe(res); con.result(res) },
-		OnSecond:       con.second,
+		OnResult: func(res loadgen.Result) {
+			env.Ledger.observe(res)
+			con.result(res)
+			r.faultHit.result(res, r.Start)
+		},
+		OnSecond: con.second,
 	}
 	if x.Load.Policy != nil {
 		plan.Policy = x.Load.Policy(env)
@@ -382,6 +386,7 @@ func (m *matrix) play(ctx context.Context, env *Env) error {
 	var errs []error
 	con.phase(Baseline)
 	if wait(ctx, base-since()) {
+		r.faultHit.faultBegins(since())
 		if err := g.Inject(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("inject %s: %w", g.Name(), err))
 		}

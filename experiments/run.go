@@ -54,6 +54,11 @@ type Run struct {
 	// FirstAttempt is the attempt this run replaced when its baseline was
 	// weak: kept so a replay never hides what happened the first time.
 	FirstAttempt *Run `json:"first_attempt,omitempty"`
+
+	// faultHit is when each request scheduled before the fault, and
+	// failed after the fault had begun, was scheduled (offsets from
+	// Start): the fault's doing, not the steady state's (overlap.go).
+	faultHit overlap
 }
 
 // Took is the wall time of a run's steps, in seconds: what a run costs
@@ -211,6 +216,13 @@ func (r *Run) baselineProblem() string {
 	s, err := r.Client(Baseline)
 	if err != nil {
 		return err.Error()
+	}
+	// a request in flight when the fault began and failing after it is
+	// the fault's: it says nothing about the steady state before it
+	from, to := r.Window(Baseline)
+	if hit := r.faultHit.within(from, to); s.Completed > 0 && hit > 0 {
+		s.ErrorRate = max(0, s.ErrorRate-float64(hit)/float64(s.Completed))
+		s.Achieved += float64(hit) / (to - from).Seconds()
 	}
 	if s.Rate > 0 && s.Achieved < 0.9*s.Rate {
 		return fmt.Sprintf("achieved %.0f/s of %.0f/s offered before the fault%s", s.Achieved, s.Rate, r.worstBaselineSecond())
