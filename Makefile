@@ -126,7 +126,7 @@ images:
 # TestStackFaultsAndCleanup; a runner killed mid-fault on compose is
 # cmd/whatif's. `make experiment STACK=compose` plays the full matrix of any
 # experiment.
-EXPERIMENTS_COMPOSE := app-oom:unprotected/normal db-failover:protected/normal kafka-consumer-lag:protected/peak
+EXPERIMENTS_COMPOSE := app-oom:unprotected/normal db-failover:protected/normal kafka-consumer-lag:protected/peak lock-expiry:protected/peak
 experiments-compose: build
 ifeq ($(DOCKER_OK),yes)
 	@$(MAKE) --no-print-directory images
