@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/whatif-lab/whatif/chaos"
@@ -91,24 +90,11 @@ var (
 	calmCDCDelay     = AtMost("CDC delay (payment written to audit row), p99 before the fault", Fact("delay_p99_baseline"), 1, Seconds)
 )
 
-// paymentBases gives each run's payments ids of their own (unix seconds
-// x 1e6 + seq), so a record a previous run left in flight never stands in
-// for one of this run's.
-var paymentBases sync.Map // *Env -> int64
-
-func paymentBase(e *Env) int64 {
-	v, loaded := paymentBases.LoadOrStore(e, time.Now().Unix()*1_000_000)
-	if !loaded {
-		e.OnClose(func() { paymentBases.Delete(e) })
-	}
-	return v.(int64)
-}
-
 func paymentsURL(e *Env) string { return "http://" + e.Stack.ClientAddr(compose.SvcPayments, "main") }
 
 // postPayments is POST /payments/{id}; every criticalEvery-th is critical.
 func postPayments(e *Env) loadgen.Op {
-	base, ids := paymentsURL(e), paymentBase(e)
+	base, ids := paymentsURL(e), runBase(e)
 	return &loadgen.HTTPOp{
 		OpName: paymentOp,
 		Method: http.MethodPost,

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/whatif-lab/whatif/chaos"
@@ -83,19 +82,6 @@ var lockExpiry = Experiment{
 	},
 }
 
-// bookingBases gives each run's seats and customers ids of their own
-// (unix seconds x 1e6 + seq): a checkout a previous run left in flight
-// never books one of this run's seats.
-var bookingBases sync.Map // *Env -> int64
-
-func bookingBase(e *Env) int64 {
-	v, loaded := bookingBases.LoadOrStore(e, time.Now().Unix()*1_000_000)
-	if !loaded {
-		e.OnClose(func() { bookingBases.Delete(e) })
-	}
-	return v.(int64)
-}
-
 // postBookings is POST /book/{seat}?user=&hold=: request seq is customer
 // base+seq on seat base+seq/2, the even one on the first of the two
 // bookers and the odd one on the second, so every seat has one customer
@@ -103,7 +89,7 @@ func bookingBase(e *Env) int64 {
 // holds slowHold.
 func postBookings(e *Env, two []string, slow bool) loadgen.Op {
 	urls := []string{"http://" + e.Stack.ClientAddr(two[0], "main"), "http://" + e.Stack.ClientAddr(two[1], "main")}
-	base := bookingBase(e)
+	base := runBase(e)
 	return &loadgen.HTTPOp{
 		OpName: bookOp,
 		Method: http.MethodPost,

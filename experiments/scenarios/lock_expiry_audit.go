@@ -34,7 +34,7 @@ func readLedger(ctx context.Context, e *Env, r *Run) error {
 		return err
 	}
 	defer conn.Close(ctx)
-	base := bookingBase(e)
+	base := runBase(e)
 	facts := []struct {
 		name, query string
 	}{

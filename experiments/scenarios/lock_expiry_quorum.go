@@ -119,7 +119,7 @@ func auditQuorum(ctx context.Context, e *Env, r *Run) error {
 	restart := r.Start.Add(r.RecoverAt)
 	var first *float64
 	if err := conn.QueryRow(ctx, `SELECT extract(epoch FROM min(booked_at))::float8 FROM bookings
-		WHERE seat >= $1 AND booked_at > to_timestamp($2)`, bookingBase(e), float64(restart.UnixNano())/1e9).Scan(&first); err != nil {
+		WHERE seat >= $1 AND booked_at > to_timestamp($2)`, runBase(e), float64(restart.UnixNano())/1e9).Scan(&first); err != nil {
 		return fmt.Errorf("ledger, first booking after the restart: %w", err)
 	}
 	if first != nil {

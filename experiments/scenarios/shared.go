@@ -6,6 +6,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	. "github.com/whatif-lab/whatif/experiments"
@@ -66,4 +67,18 @@ func counterIncrease(key string) Measure {
 		}
 		return vb - va, nil
 	}
+}
+
+// runBases holds each run's id base (unix seconds x 1e6 at its first use):
+// a run's ids (payments, seats, customers) are base + sequence, so a
+// request a previous run left in flight never stands in for one of this
+// run's.
+var runBases sync.Map // *Env -> int64
+
+func runBase(e *Env) int64 {
+	v, loaded := runBases.LoadOrStore(e, time.Now().Unix()*1_000_000)
+	if !loaded {
+		e.OnClose(func() { runBases.Delete(e) })
+	}
+	return v.(int64)
 }

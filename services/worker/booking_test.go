@@ -2,15 +2,12 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -85,19 +82,7 @@ func newLockRig(t *testing.T, protections string, ttl time.Duration, locks func(
 			startup: 10 * time.Second, knobs: knob.All.Defaults()}
 		cfg.knobs[knob.LockTTL] = ttl
 		locks(&cfg)
-		ctx, cancel := context.WithCancel(context.Background())
-		w, err := newWorker(ctx, cfg)
-		if err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		r := &rig{w: w, pg: pg.DSN}
-		var once sync.Once
-		r.stop = func() { once.Do(func() { cancel(); w.close() }) }
-		t.Cleanup(r.stop)
-		r.srv = httptest.NewServer(w.routes(""))
-		t.Cleanup(r.srv.Close)
-		return r
+		return serveWorker(t, cfg)
 	}
 	return serve("a"), serve("b")
 }

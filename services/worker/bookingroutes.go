@@ -80,6 +80,9 @@ func (w *worker) lockSeat(ctx context.Context, seat int64, ttl time.Duration) (f
 	case errors.Is(err, errSeatHeld):
 		b.held.Add(1)
 		return 0, nil, http.StatusConflict, errBody(err.Error())
+	case err != nil && ctx.Err() != nil:
+		// the customer gave up while waiting: nothing to charge them for
+		return 0, nil, http.StatusServiceUnavailable, errBody("the request ended while waiting for the seat's lock")
 	case err != nil && w.prot.On(protFailClosed):
 		b.lockErrs.Add(1)
 		return 0, nil, http.StatusServiceUnavailable, errBody("lock service unavailable: " + err.Error())
