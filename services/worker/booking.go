@@ -14,8 +14,9 @@ import (
 
 // The booking pipeline is the seed's scenario 15: seat checkouts under a
 // distributed lock, by two (or more) worker processes. It reads no topic;
-// it is its route, POST /book/{seat}. A checkout takes the seat's lock in
-// Redis, reads the seat, charges the user, holds for the checkout (the
+// it is its route, POST /book/{seat}. A checkout takes the seat's lock (in
+// Redis, or in etcd with --etcd), reads the seat, charges the user, holds
+// for the checkout (the
 // user's card entry and the payment call, a stand-in: time, no work),
 // then writes the booking. Three tables are the ledger: seats (owner and
 // the highest fence token seen), bookings (one row per booking confirmed

@@ -74,8 +74,8 @@ type redisLocks struct {
 
 func (l *redisLocks) close() { l.rdb.Close() }
 
-// heldLock is one Redis acquisition: its value and its fence token, and
-// while renewal runs, what it found.
+// heldLock is one Redis acquisition: its value, its fence token, and how
+// to stop its renewal.
 type heldLock struct {
 	l     *redisLocks
 	key   string
