@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	. "github.com/whatif-lab/whatif/experiments"
 	"github.com/whatif-lab/whatif/experiments/operator"
 	"github.com/whatif-lab/whatif/internal/clock"
@@ -24,16 +26,16 @@ func auditBookings(two []string) func(ctx context.Context, e *Env, r *Run) error
 		if err := awaitCheckouts(ctx, e, two); err != nil {
 			return err
 		}
-		return readLedger(ctx, e, r)
+		conn, err := operator.Postgres(ctx, e.Topology, "main")
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		return readLedger(ctx, conn, e, r)
 	}
 }
 
-func readLedger(ctx context.Context, e *Env, r *Run) error {
-	conn, err := operator.Postgres(ctx, e.Topology, "main")
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
+func readLedger(ctx context.Context, conn *pgx.Conn, e *Env, r *Run) error {
 	base := runBase(e)
 	facts := []struct {
 		name, query string

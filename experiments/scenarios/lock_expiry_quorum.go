@@ -96,7 +96,15 @@ func killQuorum(e *Env) chaos.Fault {
 // cluster had no quorum (the share of their checkouts refused for a lock
 // error) and how long after the members' restart the first booking came.
 func auditQuorum(ctx context.Context, e *Env, r *Run) error {
-	if err := auditBookings(ebookers)(ctx, e, r); err != nil {
+	if err := awaitCheckouts(ctx, e, ebookers); err != nil {
+		return err
+	}
+	conn, err := operator.Postgres(ctx, e.Topology, "main")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if err := readLedger(ctx, conn, e, r); err != nil {
 		return err
 	}
 	from, ok1 := r.SampleAt(r.FaultAt)
@@ -111,11 +119,6 @@ func auditQuorum(ctx context.Context, e *Env, r *Run) error {
 			r.SetFact("lock_refused_share", refused/attempts)
 		}
 	}
-	conn, err := operator.Postgres(ctx, e.Topology, "main")
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
 	restart := r.Start.Add(r.RecoverAt)
 	var first *float64
 	if err := conn.QueryRow(ctx, `SELECT extract(epoch FROM min(booked_at))::float8 FROM bookings

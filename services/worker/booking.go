@@ -22,7 +22,10 @@ import (
 // the highest fence token seen), bookings (one row per booking confirmed
 // to a user) and charges (one per user charged, refunded or not).
 var bookingPipeline = pipeline{
-	locks:       true,
+	locks: true,
+	// two bookers share max_connections with Patroni and the API; a
+	// checkout holds a connection only per statement
+	pgConns:     16,
 	protections: []string{protFencing, protRenewal, protFailClosed},
 	schema: `CREATE TABLE IF NOT EXISTS seats (
 			seat bigint PRIMARY KEY,

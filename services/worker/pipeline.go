@@ -20,6 +20,7 @@ import (
 type pipeline struct {
 	topic       string // "": none (no broker, no groups: the pipeline is its routes)
 	locks       bool   // the work takes seat locks (--redis or --etcd)
+	pgConns     int    // bound of the Postgres pool; 0: workerPGConns
 	protections []string
 	schema      string // run at start
 	reset       string // run on /admin/reset

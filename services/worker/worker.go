@@ -62,9 +62,6 @@ func (w *worker) setBaseMembers(n int) {
 // workerPGConns bounds the worker's Postgres pool.
 const workerPGConns = 48
 
-// bookingPGConns bounds a booker's Postgres pool.
-const bookingPGConns = 16
-
 // groupLag is a group's distance behind the topic's end.
 type groupLag struct {
 	Records int64   `json:"records"`
@@ -92,10 +89,8 @@ func newWorker(ctx context.Context, cfg flags) (*worker, error) {
 	// upload service's handlers, well under Postgres' max_connections,
 	// which the API and Patroni share
 	pcfg.MaxConns = workerPGConns
-	if cfg.pipeline == pipelineBooking {
-		// two bookers share max_connections with Patroni and the API; a
-		// checkout holds a connection only per statement
-		pcfg.MaxConns = bookingPGConns
+	if w.pipe.pgConns > 0 {
+		pcfg.MaxConns = int32(w.pipe.pgConns)
 	}
 	if w.db, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
 		return nil, err
